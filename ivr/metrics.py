@@ -1,0 +1,22 @@
+"""Prometheus metrics, defined once per process (module level, as prometheus-client expects)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+CALLS = Counter("ivr_calls_total", "Incoming calls answered", ["dialect", "elder"])
+TRANSFERS = Counter("ivr_transfers_total", "Transfers to the human queue", ["reason"])
+FAILSAFE = Counter("ivr_failsafe_total", "Webhooks answered by the failsafe (error or outage)")
+WEBHOOK_REJECTED = Counter("ivr_webhook_rejected_total", "Webhooks refused", ["why"])
+SCAM_INTERCEPTIONS = Counter("ivr_scam_interceptions_total", "Scam-risk interceptions", ["category"])
+SPEECH_INTENTS = Counter("ivr_speech_intents_total", "Intents acted on from speech", ["intent"])
+QUEUE_LENGTH = Gauge("ivr_queue_length", "Callers waiting, by priority class", ["priority"])
+ABANDONED = Counter("ivr_abandoned_total", "Callers who hung up while waiting")
+WAIT_SECONDS = Histogram(
+    "ivr_wait_seconds", "Seconds a caller waited in the queue before an agent accepted",
+    buckets=(5, 10, 20, 30, 60, 120, 300, 600, 1200),
+)
+SECONDS_TO_AGENT = Histogram(
+    "ivr_seconds_to_agent", "Seconds from call start to an agent accepting",
+    buckets=(5, 10, 20, 30, 60, 120, 300, 600, 1200),
+)
