@@ -8,7 +8,9 @@ CALLS = Counter("ivr_calls_total", "Incoming calls answered", ["dialect", "elder
 TRANSFERS = Counter("ivr_transfers_total", "Transfers to the human queue", ["reason"])
 FAILSAFE = Counter("ivr_failsafe_total", "Webhooks answered by the failsafe (error or outage)")
 WEBHOOK_REJECTED = Counter("ivr_webhook_rejected_total", "Webhooks refused", ["why"])
-SCAM_INTERCEPTIONS = Counter("ivr_scam_interceptions_total", "Scam-risk interceptions", ["category"])
+SCAM_INTERCEPTIONS = Counter(
+    "ivr_scam_interceptions_total", "Scam-risk interceptions", ["category"]
+)
 SPEECH_INTENTS = Counter("ivr_speech_intents_total", "Intents acted on from speech", ["intent"])
 QUEUE_LENGTH = Gauge("ivr_queue_length", "Callers waiting, by priority class", ["priority"])
 ABANDONED = Counter("ivr_abandoned_total", "Callers who hung up while waiting")

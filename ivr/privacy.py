@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def mask_number(number: str | None) -> str:
-    """Keep the country/area prefix and the last two digits: '+8613912345678' -> '+86139******78'."""
+    """Keep the prefix and the last two digits: '+8613912345678' -> '+86139******78'."""
     if not number:
         return "unknown"
     digits = number.strip()
