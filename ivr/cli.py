@@ -1,0 +1,20 @@
+"""The `ivr` command line. Each area keeps its commands in its own module; they are added here."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+
+@click.group()
+@click.option("--verbose", "-v", is_flag=True, help="Debug logging.")
+def main(verbose: bool) -> None:
+    """elder-ivr: a voice IVR for hotlines, built for elderly callers."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+# Commands of each area (one line each; keep the imports local to the area's module).
