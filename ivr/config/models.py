@@ -1,0 +1,268 @@
+"""Schemas of the service, menu and elder config files (config/ivr.yaml, menus.yaml, elders.yaml).
+
+Every model forbids unknown keys: a typo in an admin's file is an error with its key path, not a
+silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+KEY_RE = re.compile(r"^[0-9*#]$")
+DialectText = dict[str, str]  # dialect id -> user-facing text (Mandarin required)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _key(value: str) -> str:
+    if not KEY_RE.match(value):
+        raise ValueError(f"{value!r} is not a phone key (0-9, * or #)")
+    return value
+
+
+Key = Annotated[str, Field(min_length=1, max_length=1)]
+
+
+# ---------------------------------------------------------------- config/ivr.yaml
+class TwilioSettings(Strict):
+    api_base: str = "https://api.twilio.com"
+    queue_name: str = "hotline"
+    caller_id: str = Field("+10000000000", description="Number that places call-backs")
+
+
+class Keys(Strict):
+    """Keys that mean the same thing in every menu."""
+
+    human: Key = "0"
+    repeat: Key = "*"
+    slower: Key = "#"
+
+    _check = field_validator("human", "repeat", "slower")(_key)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Keys:
+        if len({self.human, self.repeat, self.slower}) != 3:
+            raise ValueError("human, repeat and slower keys must differ")
+        return self
+
+
+class DialectOffer(Strict):
+    dialect: str
+    key: Key
+
+    _check = field_validator("key")(_key)
+
+
+class DialectSettings(Strict):
+    default: str = "mandarin"
+    known: dict[str, str] = Field(
+        default_factory=lambda: {"mandarin": "普通话"},
+        description="dialect id -> display name; grammars/<id>.yaml must exist for each",
+    )
+    offered: list[DialectOffer] = Field(default_factory=list)
+    by_prefix: dict[str, str] = Field(
+        default_factory=dict, description="caller number prefix -> default dialect"
+    )
+
+    @model_validator(mode="after")
+    def _known(self) -> DialectSettings:
+        names = set(self.known)
+        if self.default not in names:
+            raise ValueError(f"default dialect {self.default!r} is not in known")
+        for offer in self.offered:
+            if offer.dialect not in names:
+                raise ValueError(f"offered dialect {offer.dialect!r} is not in known")
+        for prefix, dialect in self.by_prefix.items():
+            if dialect not in names:
+                raise ValueError(f"by_prefix {prefix!r} names unknown dialect {dialect!r}")
+        return self
+
+
+class Timeouts(Strict):
+    gather_seconds: int = Field(6, ge=3, le=60)
+    max_silences: int = Field(2, ge=1, le=5, description="silences in a row before a human")
+    max_wrong_keys: int = Field(2, ge=1, le=5, description="wrong keys before a human")
+
+
+class Retention(Strict):
+    session_ttl_seconds: int = Field(7200, ge=600)
+    caller_memory_days: int = Field(180, ge=0)
+    transcript_seconds: int = Field(86400, ge=0, description="how long transcripts are kept")
+
+
+class SpeechSettings(Strict):
+    enabled: bool = True
+    models: dict[str, str] = Field(
+        default_factory=lambda: {"mandarin": "models/vosk-model-small-cn-0.22"},
+        description="dialect -> Vosk model folder (relative to the project root)",
+    )
+    free_form_for_scam: bool = True
+    min_intent_score: float | None = Field(None, ge=0, le=1)
+
+
+class FailsafeSettings(Strict):
+    dial: str | None = Field(None, description="number to <Dial> when Redis is down, else Enqueue")
+
+
+class ServiceConfig(Strict):
+    """config/ivr.yaml: how the service reaches Twilio, Redis and callers."""
+
+    hotline_name: str = "长青银行"
+    public_url: str | None = Field(None, description="https://host as Twilio sees it")
+    trusted_proxies: list[str] = Field(default_factory=list)
+    twilio: TwilioSettings = TwilioSettings()
+    redis_url: str | None = Field(None, description="REDIS_URL overrides; none = embedded")
+    keys: Keys = Keys()
+    dialects: DialectSettings = DialectSettings()
+    timeouts: Timeouts = Timeouts()
+    retention: Retention = Retention()
+    speech: SpeechSettings = SpeechSettings()
+    failsafe: FailsafeSettings = FailsafeSettings()
+
+    @field_validator("public_url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^https?://[^/\s]+", v):
+            raise ValueError("must start with http:// or https:// and name a host")
+        return v.rstrip("/") if v else v
+
+
+# ---------------------------------------------------------------- config/menus.yaml
+class GotoAction(Strict):
+    type: Literal["goto"]
+    node: str
+
+
+class InfoAction(Strict):
+    """Say an information prompt, then return to a node (default: the same menu)."""
+
+    type: Literal["info"]
+    text: DialectText
+    then: str | None = None
+
+
+class TransferAction(Strict):
+    type: Literal["transfer"]
+    reason: str
+    skill: str | None = Field(None, description="topic skill; the dialect skill is added")
+
+
+class HangupAction(Strict):
+    """Only ever reached by a caller's explicit choice to leave."""
+
+    type: Literal["hangup"]
+    goodbye: DialectText
+
+
+Action = Annotated[
+    GotoAction | InfoAction | TransferAction | HangupAction, Field(discriminator="type")
+]
+
+
+class MenuOption(Strict):
+    key: Key
+    label: DialectText
+    intent: str | None = Field(None, description="grammar intent that chooses this by voice")
+    action: Action
+
+    _check = field_validator("key")(_key)
+
+
+class MenuNode(Strict):
+    intro: DialectText = Field(default_factory=dict)
+    options: list[MenuOption] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_keys(self) -> MenuNode:
+        keys = [o.key for o in self.options]
+        dup = {k for k in keys if keys.count(k) > 1}
+        if dup:
+            raise ValueError(f"key {sorted(dup)[0]!r} is used by two options")
+        return self
+
+
+class Phrases(Strict):
+    """Sentence templates per dialect used to compose prompts."""
+
+    greeting: DialectText
+    human_first: DialectText = Field(description="the human option, said first in every menu")
+    option: DialectText = Field(description="template with {label} and {key}")
+    dialect_offer: DialectText = Field(description="template with {name} and {key}")
+    elder_offer: DialectText = Field(description="template with {key}")
+    controls: DialectText = Field(description="how to repeat and slow down")
+    not_understood: DialectText
+    silence: DialectText
+    transfer: DialectText
+    elder_direct: DialectText
+    failsafe: DialectText
+
+
+class MenuConfig(Strict):
+    """config/menus.yaml: the menu tree, by node id."""
+
+    root: str
+    nodes: dict[str, MenuNode]
+    phrases: Phrases
+
+    @model_validator(mode="after")
+    def _links(self) -> MenuConfig:
+        if self.root not in self.nodes:
+            raise ValueError(f"root {self.root!r} is not a node")
+        for node_id, node in self.nodes.items():
+            for i, opt in enumerate(node.options):
+                target = getattr(opt.action, "node", None) or getattr(opt.action, "then", None)
+                if target is not None and target not in self.nodes:
+                    raise ValueError(
+                        f"nodes.{node_id}.options.{i}.action names unknown node {target!r}"
+                    )
+        return self
+
+
+# ---------------------------------------------------------------- config/elders.yaml
+class ElderProfile(Strict):
+    voice_mode: Literal["elder", "elder_slower"] = "elder"
+    gather_timeout_seconds: int = Field(10, ge=8, le=60)
+    max_options: int = Field(3, ge=1, le=3)
+
+
+class ElderConfig(Strict):
+    """config/elders.yaml: who counts as elderly and what they get."""
+
+    policy: Literal["direct", "offer"] = Field(
+        "direct", description="direct: greeting then a human, zero keys; offer: any key = human"
+    )
+    self_identify_key: Key | None = "9"
+    numbers: list[str] = Field(default_factory=list)
+    lookup_hook: str | None = Field(
+        None, description="'module:function' taking the caller number, returning bool"
+    )
+    profile: ElderProfile = ElderProfile()
+
+    @field_validator("numbers")
+    @classmethod
+    def _numbers(cls, v: list[str]) -> list[str]:
+        for n in v:
+            if not re.match(r"^\+?[0-9]{5,16}$", n):
+                raise ValueError(f"{n!r} is not a phone number (E.164 digits)")
+        return v
+
+    @field_validator("lookup_hook")
+    @classmethod
+    def _hook(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^[\w.]+:\w+$", v):
+            raise ValueError("must be 'package.module:function'")
+        return v
+
+
+def text_for(texts: DialectText, dialect: str, default: str = "mandarin") -> str:
+    """The text in the caller's dialect, else Mandarin (the default), else any."""
+    return texts.get(dialect) or texts.get(default) or next(iter(texts.values()), "")
+
+
+def model_dump_plain(model: BaseModel) -> dict[str, Any]:
+    return model.model_dump(mode="json")

@@ -1,0 +1,297 @@
+"""The call flow as pure decisions: (call state, config, caller input) -> what happens next.
+
+No Flask, Redis or Twilio here, so every rule (one key to a human, silences, wrong keys, elder
+policy, dialect choice) is tested without a server. The rules, in order of precedence:
+the human key / intent always wins; `*` repeats; `#` slows down; a menu option acts; at the root,
+dialect and elder keys are honoured; anything else is a wrong key. Silence and wrong keys are
+counted and, past the limit, end with a human, never with a hang-up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from ivr.config.models import (
+    ElderConfig,
+    GotoAction,
+    HangupAction,
+    InfoAction,
+    MenuConfig,
+    MenuOption,
+    ServiceConfig,
+    TransferAction,
+    text_for,
+)
+
+VOICE_MODES = ("normal", "elder", "elder_slower")
+HUMAN_INTENT = "human_agent"
+
+
+@dataclass(frozen=True)
+class FlowConfig:
+    """The three config files the engine reads."""
+
+    service: ServiceConfig
+    menus: MenuConfig
+    elders: ElderConfig
+
+
+@dataclass(frozen=True)
+class CallerInfo:
+    """What is known about the caller before the first prompt."""
+
+    known_elder: bool = False
+    remembered_dialect: str | None = None
+    remembered_voice_mode: str | None = None
+    prefix_dialect: str | None = None
+
+
+@dataclass(frozen=True)
+class CallState:
+    """Everything the flow needs between webhooks; stored per CallSid."""
+
+    dialect: str
+    node: str
+    voice_mode: str = "normal"
+    elder: bool = False
+    elder_source: str | None = None
+    silences: int = 0
+    wrong_keys: int = 0
+    path: tuple[str, ...] = ()
+    step: int = 0
+    transferred: bool = False
+    transfer_reason: str | None = None
+    left: bool = False
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """Play these sentences inside a Gather for ``node`` and wait for one key."""
+
+    kind: Literal["prompt"] = "prompt"
+    sentences: tuple[str, ...] = ()
+    timeout: int = 6
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """Say these sentences and put the caller in the human queue."""
+
+    kind: Literal["transfer"] = "transfer"
+    sentences: tuple[str, ...] = ()
+    reason: str = "caller_request"
+    topic: str | None = None
+
+
+@dataclass(frozen=True)
+class Goodbye:
+    """The caller chose to leave: say goodbye and hang up."""
+
+    kind: Literal["goodbye"] = "goodbye"
+    sentences: tuple[str, ...] = ()
+
+
+Decision = Prompt | Transfer | Goodbye
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: CallState
+    decision: Decision
+    remember: dict[str, str] = field(default_factory=dict)  # caller preferences to keep
+
+
+def first_dialect(cfg: FlowConfig, caller: CallerInfo) -> str:
+    """Remembered choice, else the number-prefix default, else the service default."""
+    known = cfg.service.dialects.known
+    for d in (caller.remembered_dialect, caller.prefix_dialect):
+        if d and d in known:
+            return d
+    return cfg.service.dialects.default
+
+
+def dialect_for_number(cfg: FlowConfig, number: str) -> str | None:
+    """Longest configured prefix of the caller number wins."""
+    best: tuple[int, str | None] = (0, None)
+    for prefix, dialect in cfg.service.dialects.by_prefix.items():
+        if number.startswith(prefix) and len(prefix) > best[0]:
+            best = (len(prefix), dialect)
+    return best[1]
+
+
+def start_call(cfg: FlowConfig, caller: CallerInfo) -> Outcome:
+    """The first answer to a call: greeting and root menu, or a human at once for known elders."""
+    dialect = first_dialect(cfg, caller)
+    mode = caller.remembered_voice_mode if caller.remembered_voice_mode in VOICE_MODES else None
+    state = CallState(dialect=dialect, node=cfg.menus.root, voice_mode=mode or "normal",
+                      path=(cfg.menus.root,))
+    if caller.known_elder:
+        state = _as_elder(cfg, state, "known")
+        if cfg.elders.policy == "direct":
+            greet = _t(cfg, "greeting", state)
+            return _transfer(cfg, state, "elder_direct", (greet, _t(cfg, "elder_direct", state)))
+    return Outcome(state, menu_prompt(cfg, state, greeting=True))
+
+
+def handle_input(
+    cfg: FlowConfig, state: CallState, digits: str | None = None, intent: str | None = None
+) -> Outcome:
+    """One caller action at the current node: a key, a recognised intent, or silence (neither)."""
+    state = replace(state, step=state.step + 1)
+    if state.transferred or state.left:  # late input after we already acted: say it again
+        return Outcome(state, menu_prompt(cfg, state))
+    keys = cfg.service.keys
+    key = (digits or "")[:1]
+    if key == keys.human or intent == HUMAN_INTENT:
+        return _transfer(cfg, state, "caller_request")
+    if not key and not intent:
+        return _silence(cfg, state)
+    if key == keys.repeat or intent == "repeat":
+        return Outcome(_reset(state), menu_prompt(cfg, _reset(state)))
+    if key == keys.slower or intent == "slower":
+        slower = replace(_reset(state), voice_mode=next_slower(state.voice_mode))
+        return Outcome(slower, menu_prompt(cfg, slower), {"voice_mode": slower.voice_mode})
+    option = _find_option(cfg, state, key, intent)
+    if option is not None:
+        return _act(cfg, _reset(state), option)
+    if state.node == cfg.menus.root:
+        root = _root_extra(cfg, state, key, intent)
+        if root is not None:
+            return root
+    return _wrong(cfg, state)
+
+
+def menu_prompt(cfg: FlowConfig, state: CallState, greeting: bool = False,
+                before: tuple[str, ...] = ()) -> Prompt:
+    """The sentences of a menu: the human option always first, then the options."""
+    node = cfg.menus.nodes[state.node]
+    sentences: list[str] = list(before)
+    if greeting:
+        sentences.append(_t(cfg, "greeting", state))
+    sentences.append(_t(cfg, "human_first", state, key=cfg.service.keys.human))
+    intro = text_for(node.intro, state.dialect, cfg.service.dialects.default) if node.intro else ""
+    if intro:
+        sentences.append(intro)
+    options = visible_options(cfg, state)
+    for opt in options:
+        label = text_for(opt.label, state.dialect, cfg.service.dialects.default)
+        sentences.append(_t(cfg, "option", state, label=label, key=opt.key))
+    if state.node == cfg.menus.root:
+        if not state.elder and cfg.elders.self_identify_key:
+            sentences.append(_t(cfg, "elder_offer", state, key=cfg.elders.self_identify_key))
+        # elders hear at most max_options choices in all: menu options first, then dialects
+        room = max(0, cfg.elders.profile.max_options - len(options)) if state.elder else None
+        for offer in cfg.service.dialects.offered[:room]:
+            if offer.dialect != state.dialect:
+                name = cfg.service.dialects.known[offer.dialect]
+                # the offer is worded in the offered dialect, so its speakers recognise it
+                sentences.append(_t(cfg, "dialect_offer", state, name=name, key=offer.key,
+                                    dialect=offer.dialect))
+    sentences.append(_t(cfg, "controls", state))
+    return Prompt(sentences=tuple(s for s in sentences if s), timeout=gather_timeout(cfg, state))
+
+
+def visible_options(cfg: FlowConfig, state: CallState) -> list[MenuOption]:
+    """Elders get at most ``max_options`` choices per menu (the first ones)."""
+    options = cfg.menus.nodes[state.node].options
+    if state.elder:
+        return list(options[: cfg.elders.profile.max_options])
+    return list(options)
+
+
+def gather_timeout(cfg: FlowConfig, state: CallState) -> int:
+    if state.elder:
+        return max(cfg.elders.profile.gather_timeout_seconds, cfg.service.timeouts.gather_seconds)
+    return cfg.service.timeouts.gather_seconds
+
+
+def next_slower(mode: str) -> str:
+    """normal -> elder -> elder_slower (the slowest stays)."""
+    i = VOICE_MODES.index(mode) if mode in VOICE_MODES else 0
+    return VOICE_MODES[min(i + 1, len(VOICE_MODES) - 1)]
+
+
+def _t(cfg: FlowConfig, phrase: str, state: CallState, dialect: str | None = None,
+       **values: str) -> str:
+    texts = getattr(cfg.menus.phrases, phrase)
+    template = text_for(texts, dialect or state.dialect, cfg.service.dialects.default)
+    return template.format(**values) if values else template
+
+
+def _reset(state: CallState) -> CallState:
+    return replace(state, silences=0, wrong_keys=0)
+
+
+def _as_elder(cfg: FlowConfig, state: CallState, source: str) -> CallState:
+    mode = state.voice_mode
+    if VOICE_MODES.index(mode) < VOICE_MODES.index(cfg.elders.profile.voice_mode):
+        mode = cfg.elders.profile.voice_mode
+    return replace(state, elder=True, elder_source=source, voice_mode=mode)
+
+
+def _find_option(cfg: FlowConfig, state: CallState, key: str,
+                 intent: str | None) -> MenuOption | None:
+    for opt in visible_options(cfg, state):
+        if (key and opt.key == key) or (intent and opt.intent == intent):
+            return opt
+    return None
+
+
+def _act(cfg: FlowConfig, state: CallState, option: MenuOption) -> Outcome:
+    action = option.action
+    if isinstance(action, GotoAction):
+        moved = replace(state, node=action.node, path=state.path + (action.node,))
+        return Outcome(moved, menu_prompt(cfg, moved))
+    if isinstance(action, InfoAction):
+        target = action.then or state.node
+        moved = replace(state, node=target, path=state.path + (f"info:{option.key}",))
+        info = text_for(action.text, state.dialect, cfg.service.dialects.default)
+        return Outcome(moved, menu_prompt(cfg, moved, before=(info,)))
+    if isinstance(action, TransferAction):
+        moved = replace(state, path=state.path + (f"transfer:{action.reason}",))
+        return _transfer(cfg, moved, action.reason, topic=action.skill)
+    if isinstance(action, HangupAction):
+        bye = text_for(action.goodbye, state.dialect, cfg.service.dialects.default)
+        return Outcome(replace(state, left=True), Goodbye(sentences=(bye,)))
+    raise TypeError(f"unknown action {action!r}")  # pragma: no cover - schema forbids it
+
+
+def _root_extra(cfg: FlowConfig, state: CallState, key: str,
+                intent: str | None) -> Outcome | None:
+    """Greeting-level choices: the elder line and dialect offers."""
+    ek = cfg.elders.self_identify_key
+    if (key and key == ek) or intent == "elder":
+        elder = _as_elder(cfg, _reset(state), "self")
+        if cfg.elders.policy == "direct":
+            return _transfer(cfg, elder, "elder_self")
+        return Outcome(elder, menu_prompt(cfg, elder), {"voice_mode": elder.voice_mode})
+    for offer in cfg.service.dialects.offered:
+        if key and key == offer.key:
+            chosen = replace(_reset(state), dialect=offer.dialect)
+            return Outcome(chosen, menu_prompt(cfg, chosen, greeting=True),
+                           {"dialect": offer.dialect})
+    return None
+
+
+def _silence(cfg: FlowConfig, state: CallState) -> Outcome:
+    state = replace(state, silences=state.silences + 1)
+    if state.silences >= cfg.service.timeouts.max_silences:
+        return _transfer(cfg, state, "no_input")
+    return Outcome(state, menu_prompt(cfg, state, before=(_t(cfg, "silence", state),)))
+
+
+def _wrong(cfg: FlowConfig, state: CallState) -> Outcome:
+    state = replace(state, wrong_keys=state.wrong_keys + 1, silences=0)
+    if state.elder and cfg.elders.policy == "offer":  # offer policy: any other key is a human
+        return _transfer(cfg, state, "elder_any_key")
+    if state.wrong_keys >= cfg.service.timeouts.max_wrong_keys:
+        return _transfer(cfg, state, "wrong_keys")
+    return Outcome(state, menu_prompt(cfg, state, before=(_t(cfg, "not_understood", state),)))
+
+
+def _transfer(cfg: FlowConfig, state: CallState, reason: str,
+              sentences: tuple[str, ...] | None = None, topic: str | None = None) -> Outcome:
+    said = sentences if sentences is not None else (_t(cfg, "transfer", state),)
+    done = replace(state, transferred=True, transfer_reason=reason)
+    return Outcome(done, Transfer(sentences=said, reason=reason, topic=topic))

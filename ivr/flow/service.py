@@ -1,0 +1,247 @@
+"""The call-flow service: runs the pure engine on stored call state and turns decisions into TwiML.
+
+This is the I/O side of the flow (Redis, queue, voice catalog); the blueprint in
+``ivr.telephony.webhooks`` only parses requests and calls these methods.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ivr import metrics
+from ivr.config.models import text_for
+from ivr.flow import twiml
+from ivr.flow.engine import (
+    CallerInfo,
+    CallState,
+    FlowConfig,
+    Goodbye,
+    Outcome,
+    Prompt,
+    Transfer,
+    dialect_for_number,
+    handle_input,
+    start_call,
+)
+from ivr.flow.session import CallRecord, SessionStore
+from ivr.privacy import caller_key, mask_number
+
+log = logging.getLogger(__name__)
+
+INCOMING_STEP = -1  # reply slot of /voice/incoming (menu steps count from 0)
+
+
+@dataclass(frozen=True)
+class CallUrls:
+    """Where the TwiML points Twilio next (relative paths resolve against the webhook's URL)."""
+
+    menu: str = "/voice/menu"
+    wait: str = "/voice/wait"
+    queue_exit: str = "/voice/queue-exit"
+    media_path: str = "/media"
+
+
+class CallFlow:
+    """One per process; stateless between requests (all call state is in Redis)."""
+
+    def __init__(self, config_holder: Any, sessions: SessionStore, secret: str,
+                 queue: Any = None, voices: Any = None, caller_watch: Any = None,
+                 speech_enabled: Callable[[], bool] = lambda: False,
+                 urls: CallUrls = CallUrls()):
+        self.holder = config_holder
+        self.sessions = sessions
+        self.secret = secret
+        self.queue = queue
+        self.voices = voices
+        self.caller_watch = caller_watch
+        self.speech_enabled = speech_enabled
+        self.urls = urls
+        self._hooks: dict[str, Callable[[str], bool]] = {}
+
+    # ------------------------------------------------------------------ config views
+    @property
+    def cfg(self) -> FlowConfig:
+        c = self.holder.current
+        return FlowConfig(service=c.service, menus=c.menus, elders=c.elders)
+
+    # ------------------------------------------------------------------ webhooks
+    def incoming(self, call_sid: str, from_number: str, ws_base: str) -> str:
+        """First webhook of a call: greeting + root menu, or a human at once for known elders."""
+        with self.sessions.locked(call_sid):
+            cached = self.sessions.reply(call_sid, INCOMING_STEP)
+            if cached:
+                return cached  # Twilio retried: same answer, nothing happens twice
+            cfg = self.cfg
+            key = caller_key(from_number, self.secret)
+            prefs = self.sessions.preferences(key)
+            info = CallerInfo(
+                known_elder=self.is_known_elder(from_number),
+                remembered_dialect=prefs.get("dialect"),
+                remembered_voice_mode=prefs.get("voice_mode"),
+                prefix_dialect=dialect_for_number(cfg, from_number),
+            )
+            outcome = start_call(cfg, info)
+            record = CallRecord(state=outcome.state, call_sid=call_sid, caller_key=key,
+                                caller_masked=mask_number(from_number), from_number=from_number)
+            if self.caller_watch is not None:
+                record.flags = list(self.caller_watch.note_call(from_number, time.time()))
+            metrics.CALLS.labels(outcome.state.dialect, str(outcome.state.elder).lower()).inc()
+            log.info("call %s from %s: dialect=%s elder=%s", call_sid, record.caller_masked,
+                     outcome.state.dialect, outcome.state.elder)
+            return self._answer(record, outcome, INCOMING_STEP, ws_base)
+
+    def menu_input(self, call_sid: str, step: int, digits: str | None, intent: str | None,
+                   ws_base: str) -> str:
+        """A key (or silence, or a spoken intent via REST redirect) at menu step ``step``."""
+        with self.sessions.locked(call_sid):
+            cached = self.sessions.reply(call_sid, step)
+            if cached:
+                return cached
+            record = self.sessions.load(call_sid)
+            if record is None:
+                raise LookupError(f"no session for call {call_sid}")
+            if step != record.state.step:
+                # A late or out-of-order request: repeat where the caller is, change nothing.
+                return self._render(record, Outcome(record.state, self._current(record)),
+                                    ws_base)
+            outcome = handle_input(self.cfg, record.state, digits=digits, intent=intent)
+            if outcome.remember:
+                self.sessions.remember(record.caller_key, outcome.remember)
+            return self._answer(record, outcome, step, ws_base)
+
+    def call_ended(self, call_sid: str, status: str, duration: str | None) -> None:
+        """Status callback: the caller is gone; take them out of the queue."""
+        record = self.sessions.load(call_sid)
+        if self.queue is not None:
+            on_completed = getattr(self.queue, "on_call_completed", None)
+            if on_completed is not None:
+                on_completed(call_sid)
+            else:
+                self.queue.remove(call_sid)
+        if record is not None:
+            record.state = replace(record.state, left=True)
+            self.sessions.save(record)
+        log.info("call %s ended: %s after %ss", call_sid, status, duration or "?")
+
+    def failsafe(self) -> str:
+        """TwiML that needs neither Redis nor audio: a human, always."""
+        c = self.holder.current
+        sentence = text_for(c.menus.phrases.failsafe, c.service.dialects.default)
+        return twiml.failsafe(sentence, c.service.twilio.queue_name, c.service.failsafe.dial)
+
+    def transfer_now(self, call_sid: str, reason: str, ws_base: str,
+                     before: tuple[str, ...] = (), priority: str | None = None,
+                     context: dict[str, Any] | None = None) -> str:
+        """Put a live call in the human queue from outside the menu (speech, scam warning)."""
+        with self.sessions.locked(call_sid):
+            record = self.sessions.load(call_sid)
+            if record is None:
+                raise LookupError(f"no session for call {call_sid}")
+            if context:
+                record.scam = context.get("scam", record.scam)
+            state = replace(record.state, step=record.state.step + 1, transferred=True,
+                            transfer_reason=reason)
+            cfg = self.cfg
+            said = before + (text_for(cfg.menus.phrases.transfer, state.dialect,
+                                      cfg.service.dialects.default),)
+            outcome = Outcome(state, Transfer(sentences=said, reason=reason))
+            return self._answer(record, outcome, None, ws_base, priority=priority)
+
+    # ------------------------------------------------------------------ helpers
+    def is_known_elder(self, number: str) -> bool:
+        elders = self.holder.current.elders
+        if number in elders.numbers:
+            return True
+        if not elders.lookup_hook:
+            return False
+        try:
+            hook = self._hooks.get(elders.lookup_hook)
+            if hook is None:
+                module, func = elders.lookup_hook.split(":")
+                hook = getattr(importlib.import_module(module), func)
+                self._hooks[elders.lookup_hook] = hook
+            return bool(hook(number))
+        except Exception:  # a broken hook must not block the call
+            log.exception("elder lookup hook failed for %s", mask_number(number))
+            return False
+
+    def voice_for(self, state: CallState) -> twiml.Voice:
+        if self.voices is None:
+            return lambda text: twiml.Speech(None, text)
+        voices = self.voices
+
+        def voice(text: str) -> twiml.Speech:
+            p = voices.playable(text, state.dialect, state.voice_mode)
+            return twiml.Speech(p.url, p.text)
+
+        return voice
+
+    def _current(self, record: CallRecord) -> Prompt:
+        from ivr.flow.engine import menu_prompt
+
+        return menu_prompt(self.cfg, record.state)
+
+    def _answer(self, record: CallRecord, outcome: Outcome, reply_step: int | None,
+                ws_base: str, priority: str | None = None) -> str:
+        record.state = outcome.state
+        body = self._render(record, outcome, ws_base, priority=priority)
+        self.sessions.save(record, reply_step=reply_step, reply=body)
+        return body
+
+    def _render(self, record: CallRecord, outcome: Outcome, ws_base: str,
+                priority: str | None = None) -> str:
+        state, decision = outcome.state, outcome.decision
+        voice = self.voice_for(state)
+        stream = None
+        if not record.stream_started and self.speech_enabled():
+            stream = twiml.StreamSpec(
+                url=ws_base.rstrip("/") + self.urls.media_path,
+                parameters={"dialect": state.dialect},
+            )
+            record.stream_started = True
+        if isinstance(decision, Prompt):
+            action = f"{self.urls.menu}?step={state.step}"
+            return twiml.menu(decision.sentences, voice, action, decision.timeout, stream)
+        if isinstance(decision, Transfer):
+            self._enqueue(record, decision, priority)
+            c = self.holder.current.service
+            return twiml.enqueue(decision.sentences, voice, c.twilio.queue_name,
+                                 self.urls.wait, self.urls.queue_exit, stream)
+        if isinstance(decision, Goodbye):
+            return twiml.goodbye(decision.sentences, voice)
+        raise TypeError(decision)  # pragma: no cover
+
+    def _enqueue(self, record: CallRecord, decision: Transfer, priority: str | None) -> None:
+        state = record.state
+        prio = priority or ("scam" if record.scam else "elder" if state.elder else "normal")
+        metrics.TRANSFERS.labels(decision.reason).inc()
+        log.info("call %s to the human queue: reason=%s priority=%s", record.call_sid,
+                 decision.reason, prio)
+        if self.queue is None:
+            return
+        from ivr.routing.queue import QueueEntry
+
+        default = self.holder.current.service.dialects.default
+        context = {
+            "elder": state.elder,
+            "elder_source": state.elder_source,
+            "dialect": state.dialect,
+            "reason": decision.reason,
+            "topic": decision.topic,
+            "menu_path": list(state.path),
+            "caller_masked": record.caller_masked,
+            "caller_key": record.caller_key,
+            "scam": record.scam,
+            "flags": list(record.flags),
+            "transcript_excerpt": (record.scam or {}).get("excerpt", ""),
+        }
+        entry = QueueEntry(call_sid=record.call_sid, priority=prio,
+                           skill=state.dialect if state.dialect != default else None,
+                           enqueued_at=time.time(), context=context)
+        if not self.queue.enqueue(entry) and priority:
+            self.queue.raise_priority(record.call_sid, priority, context)

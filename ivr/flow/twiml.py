@@ -1,0 +1,96 @@
+"""TwiML for the flow's decisions, built with twilio's VoiceResponse (never by formatting XML)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from twilio.twiml.voice_response import Gather, Start, VoiceResponse
+
+SAY_LANGUAGE = "zh-CN"
+
+
+@dataclass(frozen=True)
+class Speech:
+    """One sentence: a URL of pre-rendered audio, or None to fall back to <Say>."""
+
+    url: str | None
+    text: str
+
+
+# (text) -> Speech; supplied by the I/O layer from the voice catalog of the caller's dialect/mode
+Voice = Callable[[str], Speech]
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """A unidirectional Media Stream of the caller's audio for the rest of the call."""
+
+    url: str
+    parameters: dict[str, str]
+
+
+def say_all(parent: VoiceResponse | Gather, sentences: Iterable[str], voice: Voice) -> None:
+    for text in sentences:
+        speech = voice(text)
+        if speech.url:
+            parent.play(speech.url)
+        else:
+            parent.say(speech.text, language=SAY_LANGUAGE)
+
+
+def _start_stream(resp: VoiceResponse, stream: StreamSpec | None) -> None:
+    if stream is None:
+        return
+    start = Start()
+    st = start.stream(url=stream.url, track="inbound_track")
+    for name, value in stream.parameters.items():
+        st.parameter(name=name, value=value)
+    resp.append(start)
+
+
+def menu(sentences: Iterable[str], voice: Voice, action: str, timeout: int,
+         stream: StreamSpec | None = None) -> str:
+    """Prompt inside a one-key Gather; an empty result still posts to ``action`` (silence)."""
+    resp = VoiceResponse()
+    _start_stream(resp, stream)
+    gather = Gather(input="dtmf", num_digits=1, timeout=timeout, action=action, method="POST",
+                    action_on_empty_result=True, finish_on_key="")
+    say_all(gather, sentences, voice)
+    resp.append(gather)
+    # Reached only if a client ignores actionOnEmptyResult: treat as silence, never hang up.
+    resp.redirect(action, method="POST")
+    return str(resp)
+
+
+def enqueue(sentences: Iterable[str], voice: Voice, queue_name: str, wait_url: str | None,
+            action: str | None, stream: StreamSpec | None = None) -> str:
+    """Say the transfer sentence and hold the caller in Twilio's queue for an agent."""
+    resp = VoiceResponse()
+    _start_stream(resp, stream)
+    say_all(resp, sentences, voice)
+    kwargs = {}
+    if wait_url:
+        kwargs.update(wait_url=wait_url, wait_url_method="POST")
+    if action:
+        kwargs.update(action=action, method="POST")
+    resp.enqueue(queue_name, **kwargs)
+    return str(resp)
+
+
+def goodbye(sentences: Iterable[str], voice: Voice) -> str:
+    resp = VoiceResponse()
+    say_all(resp, sentences, voice)
+    resp.hangup()
+    return str(resp)
+
+
+def failsafe(sentence: str, queue_name: str, dial: str | None) -> str:
+    """Needs nothing but memory: no Redis, no audio cache. Always ends with a human."""
+    resp = VoiceResponse()
+    resp.say(sentence, language=SAY_LANGUAGE)
+    if dial:
+        resp.dial(dial)
+    else:
+        resp.enqueue(queue_name)
+    return str(resp)
