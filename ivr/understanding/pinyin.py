@@ -65,7 +65,7 @@ def is_han(ch: str) -> bool:
     return "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=65536)
 def char_syllable(ch: str) -> str:
     """Toneless pinyin of one Chinese character (its most common reading)."""
     return lazy_pinyin(ch, style=Style.NORMAL)[0]
