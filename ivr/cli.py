@@ -18,3 +18,7 @@ def main(verbose: bool) -> None:
 
 
 # Commands of each area (one line each; keep the imports local to the area's module).
+from ivr.speech.asr_commands import models, transcribe  # noqa: E402
+
+main.add_command(transcribe)
+main.add_command(models)
