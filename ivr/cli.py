@@ -22,3 +22,7 @@ from ivr.speech.asr_commands import models, transcribe  # noqa: E402
 
 main.add_command(transcribe)
 main.add_command(models)
+from ivr.understanding.commands import scam_check, understand  # noqa: E402
+
+main.add_command(understand)
+main.add_command(scam_check)
