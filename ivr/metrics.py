@@ -22,3 +22,11 @@ SECONDS_TO_AGENT = Histogram(
     "ivr_seconds_to_agent", "Seconds from call start to an agent accepting",
     buckets=(5, 10, 20, 30, 60, 120, 300, 600, 1200),
 )
+ANSWERED = Counter("ivr_answered_total", "Queued callers bridged to an agent", ["priority"])
+CALLBACKS = Counter(
+    "ivr_callbacks_total", "Call-backs: requested by a waiting caller, placed, failed", ["event"]
+)
+HANDLING_SECONDS = Histogram(
+    "ivr_handling_seconds", "Seconds an agent spent on a caller, accept to finish",
+    buckets=(30, 60, 120, 180, 300, 600, 900, 1800, 3600),
+)

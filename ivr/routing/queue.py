@@ -243,6 +243,18 @@ class CallQueue:
         args = [x for kv in fields.items() for x in kv]
         return bool(self._s["annotate"](keys=[self.entry_key(call_sid)], args=args))
 
+    def on_call_completed(self, call_sid: str, now: float | None = None) -> str:
+        """Status callback hook: a caller who hung up while waiting leaves and is counted
+        abandoned; a call-back entry keeps its place; an assigned one is marked ended."""
+        from ivr.routing.outcomes import Outcomes  # outcomes imports metrics; keep queue light
+
+        what, removed = self.remove(call_sid, keep_callback=True)
+        if removed is not None:
+            Outcomes(self.r).abandoned(call_sid, removed.waited(now), reason="hangup")
+        elif what == "assigned":
+            self.annotate(call_sid, status="ended", ended_at=repr(now or time.time()))
+        return what
+
     # -- reads --
     def get(self, call_sid: str) -> QueueEntry | None:
         data = self.r.hgetall(self.entry_key(call_sid))

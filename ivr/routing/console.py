@@ -1,0 +1,222 @@
+"""Agent console: login, the live queue, accept next, the caller's context, finish.
+
+Pages under /agent/, a JSON API under /agent/api/. The page uses the same API with its session
+cookie plus a per-session CSRF token (header ``X-CSRF-Token`` or form field ``csrf_token``);
+scripts and tools use ``Authorization: Bearer <token>`` (no cookie, so no CSRF needed).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from ivr import metrics
+from ivr.routing import holding
+from ivr.routing.agents import (
+    LoginThrottle,
+    agent_for_token,
+    csrf_ok,
+    new_csrf_token,
+    verify_password,
+)
+from ivr.routing.agents_config import Agent
+from ivr.routing.queue import AgentBusy
+from ivr.services import get_services
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint(
+    "console", __name__, url_prefix="/agent", template_folder="templates",
+    static_folder="static", static_url_path="/static",
+)
+
+DISPOSITIONS = ("resolved", "scam_stopped", "transferred", "follow_up", "no_answer", "other")
+QUEUE_LIST_LIMIT = 100
+
+
+@bp.record_once
+def _cookie_defaults(state) -> None:
+    """Session cookies the console relies on: not readable by scripts, not sent cross-site."""
+    state.app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    if not state.app.config.get("SESSION_COOKIE_SAMESITE"):
+        state.app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+
+
+def csrf_token() -> str:
+    token = session.get("csrf")
+    if not token:
+        token = session["csrf"] = new_csrf_token()
+    return token
+
+
+@bp.before_request
+def _authenticate() -> Response | None:
+    """Bearer token, else session (+ CSRF on every POST, login included)."""
+    g.agent, g.bearer = None, False
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        svc = get_services()
+        claimed = request.headers.get("X-Agent-Id") or request.args.get("agent")
+        if claimed is None and request.is_json:
+            claimed = (request.get_json(silent=True) or {}).get("agent")
+        ok, agent = agent_for_token(svc.config.current.agents, svc.settings.agent_api_token,
+                                    header[len("Bearer "):].strip(), claimed)
+        if not ok:
+            return _json_error(401, "bad token")
+        g.agent, g.bearer = agent, True
+        return None
+    if request.method == "POST":
+        given = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token")
+        if not csrf_ok(session.get("csrf"), given):
+            log.warning("console POST without a valid CSRF token: %s", request.path)
+            abort(403)
+    agent_id = session.get("agent")
+    if agent_id:
+        g.agent = get_services().config.current.agents.agent(agent_id)
+    return None
+
+
+@bp.after_request
+def _headers(resp: Response) -> Response:
+    resp.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    )
+    resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+    resp.headers.setdefault("Referrer-Policy", "no-referrer")
+    if request.path.startswith("/agent/api/"):
+        resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def _json_error(status: int, message: str, **extra: Any) -> Response:
+    resp = jsonify({"error": message, **extra})
+    resp.status_code = status
+    return resp
+
+
+def _require_agent() -> Agent | Response:
+    if g.agent is None:
+        return _json_error(401, "log in or send a token for an agent")
+    return g.agent
+
+
+# -- pages --
+@bp.get("/login")
+def login_form() -> str:
+    return render_template("agent_console/login.html", csrf=csrf_token(), error=None)
+
+
+@bp.post("/login")
+def login() -> Response | tuple[str, int]:
+    svc = get_services()
+    agent_id = (request.form.get("agent") or "").strip()
+    throttle = LoginThrottle(svc.redis)
+    if throttle.locked(agent_id):
+        return render_template("agent_console/login.html", csrf=csrf_token(),
+                               error="尝试次数过多，请五分钟后再试"), 429
+    agent = verify_password(svc.config.current.agents, agent_id, request.form.get("password", ""))
+    if agent is None:
+        throttle.failed(agent_id)
+        log.warning("failed console login for %r", agent_id[:64])
+        return render_template("agent_console/login.html", csrf=csrf_token(),
+                               error="工号或密码错误"), 401
+    throttle.succeeded(agent_id)
+    session.clear()  # no session fixation: a fresh session and CSRF token after login
+    session["agent"] = agent.id
+    session["csrf"] = new_csrf_token()
+    log.info("agent %s logged in", agent.id)
+    return redirect(url_for("console.index"))
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    session.clear()
+    return redirect(url_for("console.login_form"))
+
+
+@bp.get("/")
+def index() -> Response | str:
+    if g.agent is None or g.bearer:
+        return redirect(url_for("console.login_form"))
+    return render_template("agent_console/console.html", agent=g.agent, csrf=csrf_token(),
+                           dispositions=DISPOSITIONS)
+
+
+# -- JSON API --
+@bp.get("/api/queue")
+def api_queue() -> Response:
+    """The live queue (head, in the general order), counts by class, and my current caller."""
+    svc = get_services()
+    q = holding.call_queue(svc)
+    now = time.time()
+    sizes = q.sizes()
+    for priority, count in sizes.items():
+        metrics.QUEUE_LENGTH.labels(priority).set(count)
+    current = None
+    if g.agent is not None:
+        holding.outcomes(svc).heartbeat(g.agent.id, now)
+        held = q.held_by(g.agent.id)
+        current = held.public(now) if held else None
+    return jsonify({
+        "now": now,
+        "agent": _agent_json(g.agent),
+        "sizes": sizes,
+        "total": sum(sizes.values()),
+        "entries": [e.public(now) for e in q.entries(limit=QUEUE_LIST_LIMIT)],
+        "current": current,
+    })
+
+
+@bp.post("/api/accept")
+def api_accept() -> Response:
+    """Take the next caller for my skills; they are dequeued and bridged to my endpoint."""
+    agent = _require_agent()
+    if isinstance(agent, Response):
+        return agent
+    try:
+        entry = holding.connect_next(agent)
+    except AgentBusy as busy:
+        return _json_error(409, "finish your current caller first", call_sid=busy.call_sid)
+    except holding.DispatchError:
+        return _json_error(503, "telephony unavailable; the caller keeps their place")
+    if entry is not None:
+        log.info("agent %s accepted %s (%s)", agent.id, entry.call_sid, entry.priority)
+    return jsonify({"entry": entry.public() if entry else None})
+
+
+@bp.post("/api/finish")
+def api_finish() -> Response:
+    """Done with my caller: record the disposition and free me for the next one."""
+    agent = _require_agent()
+    if isinstance(agent, Response):
+        return agent
+    body = request.get_json(silent=True) or request.form
+    disposition = str(body.get("disposition") or "resolved")
+    if disposition not in DISPOSITIONS:
+        return _json_error(400, "unknown disposition", allowed=list(DISPOSITIONS))
+    entry = holding.finish_call(agent, disposition)
+    if entry is None:
+        return _json_error(409, "no current caller")
+    log.info("agent %s finished %s: %s", agent.id, entry.call_sid, disposition)
+    return jsonify({"finished": entry.call_sid, "disposition": disposition})
+
+
+def _agent_json(agent: Agent | None) -> dict[str, Any] | None:
+    if agent is None:
+        return None
+    return {"id": agent.id, "display_name": agent.display_name, "skills": agent.skills}

@@ -1,0 +1,437 @@
+"""Twilio-facing side of the queue: hold announcements, call-back, bridge to the agent.
+
+Twilio's own queue is FIFO only, so it just holds the audio (``<Enqueue waitUrl=/voice/wait
+action=/voice/queue-exit>``); the order lives in Redis (``ivr.routing.queue``). An agent's accept
+picks a caller from Redis, then dequeues THAT caller via REST to ``/voice/bridge?agent=ID``, which
+``<Dial>``s the agent's endpoint. A call-back entry is called back with REST instead.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, request, url_for
+from twilio.base.exceptions import TwilioRestException
+from twilio.twiml.voice_response import Gather, VoiceResponse
+
+from ivr import metrics
+from ivr.routing.agents_config import Agent, AgentsConfig, QueueRules
+from ivr.routing.outcomes import Outcomes
+from ivr.routing.queue import CallQueue, QueueEntry
+from ivr.services import Services, get_services
+from ivr.telephony.webhook_auth import signed
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("holding", __name__)
+
+DEFAULT_DIALECT, DEFAULT_MODE = "mandarin", "elder"
+SAY_LANGUAGE = {"cantonese": "zh-HK"}  # everything else: zh-CN
+MAX_ENQUEUE_RETRIES = 2
+
+# Sentences per dialect (Mandarin is the fallback; Sichuanese callers read Mandarin text fine).
+TEXT: dict[str, dict[str, str]] = {
+    "position": {"mandarin": "您现在排在第{n}位。", "cantonese": "你而家排第{n}位。"},
+    "estimate": {"mandarin": "预计等待大约{m}分钟。", "cantonese": "估计要等大约{m}分钟。"},
+    "patience": {
+        "mandarin": "请不要挂机，工作人员会尽快为您服务。",
+        "cantonese": "请唔好收线，职员会尽快为你服务。",
+    },
+    "waiting": {
+        "mandarin": "请稍候，工作人员会尽快为您服务。",
+        "cantonese": "请稍等，职员会尽快为你服务。",
+    },
+    "callback_offer": {
+        "mandarin": "按1保留排队位置，稍后给您回电。",
+        "cantonese": "按1保留排队位置，稍后回电畀你。",
+    },
+    "callback_ok": {
+        "mandarin": "好的，已为您保留排队位置，轮到您时我们会给您回电。再见。",
+        "cantonese": "好，已经为你保留排队位置，轮到你嘅时候我哋会回电畀你。再见。",
+    },
+    "keep_waiting": {"mandarin": "好的，请继续等待。", "cantonese": "好，请继续等。"},
+    "connecting": {
+        "mandarin": "正在为您接通人工服务，请稍候。",
+        "cantonese": "而家为你接通人工服务，请稍等。",
+    },
+    "callback_greeting": {
+        "mandarin": "您好，这里是客服热线，给您回电。正在为您接通工作人员，请稍候。",
+        "cantonese": "你好，呢度系客服热线，而家回电畀你，为你接通职员，请稍等。",
+    },
+    "agent_missed": {
+        "mandarin": "工作人员暂时未能接听，已为您保留原来的排队位置。",
+        "cantonese": "职员暂时未能接听，已经为你保留原来嘅排队位置。",
+    },
+    "callback_later": {
+        "mandarin": "工作人员暂时未能接听，我们稍后再给您回电。再见。",
+        "cantonese": "职员暂时未能接听，我哋稍后再回电畀你。再见。",
+    },
+    "sorry": {
+        "mandarin": "抱歉，系统繁忙，请稍后再拨。",
+        "cantonese": "对唔住，系统繁忙，请稍后再打嚟。",
+    },
+}
+
+
+def text(name: str, dialect: str, **fmt: Any) -> str:
+    table = TEXT[name]
+    return table.get(dialect, table["mandarin"]).format(**fmt)
+
+
+# -- services this module needs (created lazily if create_app did not attach them) --
+def agents_config(svc: Services | None = None) -> AgentsConfig:
+    return (svc or get_services()).config.current.agents
+
+
+def queue_rules(svc: Services | None = None) -> QueueRules:
+    return agents_config(svc).queue
+
+
+def call_queue(svc: Services | None = None) -> CallQueue:
+    """The process's CallQueue (``services.queue``), its rules following config reloads."""
+    svc = svc or get_services()
+    q = svc.extras.get("queue")
+    if q is None:
+        holder = svc.config
+        q = CallQueue(svc.redis, lambda: holder.current.agents.queue)
+        svc.extras["queue"] = q
+    return q
+
+
+def outcomes(svc: Services | None = None) -> Outcomes:
+    svc = svc or get_services()
+    out = svc.extras.get("outcomes")
+    if out is None:
+        out = svc.extras["outcomes"] = Outcomes(svc.redis)
+    return out
+
+
+def session_voice(call_sid: str, svc: Services | None = None) -> tuple[str, str]:
+    """(dialect, voice_mode) from the flow's call session; mandarin/elder when unknown."""
+    svc = svc or get_services()
+    try:
+        raw = svc.redis.get(f"ivr:{{call:{call_sid}}}:session")
+        data = json.loads(raw) if raw else {}
+    except (ValueError, TypeError):
+        data = {}
+    return data.get("dialect") or DEFAULT_DIALECT, data.get("voice_mode") or DEFAULT_MODE
+
+
+def speak(target: VoiceResponse | Gather, parts: list[str], dialect: str, mode: str) -> None:
+    """Pre-rendered audio from the voice catalog when there is one, else ``<Say>``."""
+    voices = get_services().extras.get("voices")
+    playables: Iterable[Any] | None = None
+    if voices is not None and hasattr(voices, "playables_for"):
+        try:
+            playables = voices.playables_for(parts, dialect, mode)
+        except Exception:  # a voice problem must never cost the caller their prompt
+            log.exception("voice catalog failed; falling back to <Say>")
+    if playables is None:
+        playables = [_Text(p) for p in parts]
+    language = SAY_LANGUAGE.get(dialect, "zh-CN")
+    for p in playables:
+        if getattr(p, "url", None):
+            target.play(p.url)
+        else:
+            target.say(p.text, language=language)
+
+
+class _Text:
+    url = None
+
+    def __init__(self, value: str):
+        self.text = value
+
+
+def twiml(resp: VoiceResponse) -> Response:
+    return Response(str(resp), mimetype="text/xml")
+
+
+def public_base(svc: Services | None = None) -> str:
+    """Absolute base URL Twilio reaches us at (config public_url, else this request's host)."""
+    svc = svc or get_services()
+    base = svc.config.current.service.public_url
+    return (base or request.url_root).rstrip("/")
+
+
+def add_enqueue(resp: VoiceResponse, svc: Services | None = None) -> None:
+    """``<Enqueue>`` into the hotline queue with our wait and exit URLs (also for the flow)."""
+    svc = svc or get_services()
+    resp.enqueue(
+        svc.config.current.service.twilio.queue_name,
+        wait_url=url_for("holding.wait"), wait_url_method="POST",
+        action=url_for("holding.queue_exit"), method="POST",
+    )
+
+
+# -- routes --
+@bp.post("/voice/wait")
+@signed
+def wait() -> Response:
+    """Enqueue waitUrl: position from OUR queue and an estimate, slowly; call-back offer."""
+    svc = get_services()
+    sid = request.form.get("CallSid", "")
+    dialect, mode = session_voice(sid, svc)
+    rules = queue_rules(svc)
+    q = call_queue(svc)
+    entry = q.get(sid)
+    position = q.position(sid)
+    resp = VoiceResponse()
+    if position:
+        minutes = outcomes(svc).estimate_wait(position, rules.average_handling_seconds)
+        parts = [text("position", dialect, n=position), text("estimate", dialect, m=minutes),
+                 text("patience", dialect)]
+    else:
+        parts = [text("waiting", dialect)]
+    speak(resp, parts, dialect, mode)
+    caller = request.form.get("From", "")
+    waited = entry.waited() if entry else float(request.form.get("QueueTime") or 0)
+    if (entry is not None and entry.state == "waiting" and not entry.callback
+            and caller.startswith("+") and waited >= rules.callback_offer_after_seconds):
+        gather = Gather(input="dtmf", num_digits=1, timeout=8, method="POST",
+                        action=url_for("holding.callback_choice"))
+        speak(gather, [text("callback_offer", dialect)], dialect, mode)
+        resp.append(gather)
+    if rules.hold_music_url:
+        resp.play(rules.hold_music_url)
+    else:
+        resp.pause(length=int(rules.hold_announcement_interval_seconds))
+    return twiml(resp)
+
+
+@bp.post("/voice/wait/callback")
+@signed
+def callback_choice() -> Response:
+    """Gather action inside the wait music: 1 = keep my place and call me back."""
+    svc = get_services()
+    sid = request.form.get("CallSid", "")
+    dialect, mode = session_voice(sid, svc)
+    resp = VoiceResponse()
+    to, from_ = request.form.get("From", ""), request.form.get("To", "")
+    if request.form.get("Digits") == "1" and call_queue(svc).mark_callback(sid, to, from_):
+        metrics.CALLBACKS.labels("requested").inc()
+        log.info("call %s chose a call-back; place kept", sid)
+        speak(resp, [text("callback_ok", dialect)], dialect, mode)
+        resp.leave()
+    else:
+        speak(resp, [text("keep_waiting", dialect)], dialect, mode)
+    return twiml(resp)
+
+
+@bp.post("/voice/queue-exit")
+@signed
+def queue_exit() -> Response:
+    """Enqueue action: the caller left Twilio's queue (bridged, hung up, left, error...)."""
+    svc = get_services()
+    sid = request.form.get("CallSid", "")
+    result = request.form.get("QueueResult", "")
+    q = call_queue(svc)
+    resp = VoiceResponse()
+    if result == "hangup":
+        on_call_completed(sid)
+    elif result == "leave":
+        entry = q.get(sid)
+        if entry is None or not entry.callback:
+            _abandon(q, sid, "leave")
+        resp.hangup()
+    elif result in ("queue-full", "error", "system-error"):
+        retries = svc.redis.incr(f"ivr:{{call:{sid}}}:enqueue_retries")
+        svc.redis.expire(f"ivr:{{call:{sid}}}:enqueue_retries", 3600)
+        log.warning("call %s left the Twilio queue with %s (retry %d)", sid, result, retries)
+        if retries <= MAX_ENQUEUE_RETRIES and q.get(sid) is not None:
+            add_enqueue(resp, svc)
+        else:
+            _abandon(q, sid, result)
+            dialect, mode = session_voice(sid, svc)
+            speak(resp, [text("sorry", dialect)], dialect, mode)
+            failsafe = getattr(svc.config.current.service, "failsafe", None)
+            if failsafe is not None and getattr(failsafe, "dial", None):
+                resp.dial(failsafe.dial)
+            else:
+                resp.hangup()
+    # bridged / bridging-in-process / redirected: the bridge or the redirect owns the call now
+    return twiml(resp)
+
+
+def _abandon(q: CallQueue, sid: str, reason: str) -> None:
+    _, removed = q.remove(sid)
+    if removed is not None:
+        outcomes().abandoned(sid, removed.waited(), reason=reason)
+
+
+@bp.post("/voice/bridge")
+@signed
+def bridge() -> Response:
+    """Dequeue target (or call-back answer URL): ``<Dial>`` the agent who accepted."""
+    svc = get_services()
+    agent = agents_config(svc).agent(request.args.get("agent", ""))
+    caller_sid = request.args.get("entry") or request.form.get("CallSid", "")
+    is_callback = "entry" in request.args
+    dialect, mode = session_voice(caller_sid, svc)
+    q = call_queue(svc)
+    resp = VoiceResponse()
+    if agent is None:  # config changed under us: back to the caller's old place
+        log.error("bridge for unknown agent %r; requeueing %s", request.args.get("agent"),
+                  caller_sid)
+        q.requeue(caller_sid)
+        if is_callback:
+            speak(resp, [text("callback_later", dialect)], dialect, mode)
+            resp.hangup()
+        else:
+            speak(resp, [text("agent_missed", dialect)], dialect, mode)
+            add_enqueue(resp, svc)
+        return twiml(resp)
+    entry = q.get(caller_sid)
+    priority = entry.priority if entry else "normal"
+    q.annotate(caller_sid, status="connecting")
+    outcomes(svc).answered(caller_sid, agent.id, priority)
+    speak(resp, [text("callback_greeting" if is_callback else "connecting", dialect)],
+          dialect, mode)
+    params = {"agent": agent.id, **({"entry": caller_sid} if is_callback else {})}
+    dial = resp.dial(action=url_for("holding.bridge_done") + "?" + urlencode(params),
+                     method="POST", timeout=30)
+    if agent.endpoint_kind == "client":
+        dial.client(agent.endpoint_target)
+    else:
+        dial.number(agent.endpoint_target)
+    return twiml(resp)
+
+
+@bp.post("/voice/bridge-done")
+@signed
+def bridge_done() -> Response:
+    """Dial action: if the agent did not answer, the caller goes back to their old place."""
+    svc = get_services()
+    caller_sid = request.args.get("entry") or request.form.get("CallSid", "")
+    is_callback = "entry" in request.args
+    status = request.form.get("DialCallStatus", "")
+    q = call_queue(svc)
+    resp = VoiceResponse()
+    if status in ("completed", "answered"):
+        q.annotate(caller_sid, status="ended", ended_at=repr(time.time()))
+        resp.hangup()
+        return twiml(resp)
+    log.warning("agent %s did not answer %s (%s); requeueing", request.args.get("agent"),
+                caller_sid, status)
+    q.requeue(caller_sid)
+    dialect, mode = session_voice(caller_sid, svc)
+    if is_callback:
+        speak(resp, [text("callback_later", dialect)], dialect, mode)
+        resp.hangup()
+    else:
+        speak(resp, [text("agent_missed", dialect)], dialect, mode)
+        add_enqueue(resp, svc)
+    return twiml(resp)
+
+
+@bp.post("/voice/callback-status")
+@signed
+def callback_status() -> Response:
+    """Status callback of a call-back call: a caller who did not pick up is recorded."""
+    caller_sid = request.args.get("entry", "")
+    status = request.form.get("CallStatus", "")
+    if status in ("busy", "no-answer", "failed", "canceled"):
+        metrics.CALLBACKS.labels("failed").inc()
+        q = call_queue()
+        entry = q.get(caller_sid)
+        q.annotate(caller_sid, status="callback_failed")
+        outcomes().abandoned(caller_sid, entry.waited() if entry else 0.0,
+                             reason=f"callback_{status}")
+    return Response("", status=204)
+
+
+# -- used by the console / API and by the flow's status callback --
+class DispatchError(Exception):
+    """Twilio could not be reached; the caller was put back in their place. Try again."""
+
+
+_queue_sids: dict[tuple[int, str], str] = {}
+
+
+def twilio_queue_sid(svc: Services) -> str | None:
+    """SID of the hotline's Twilio queue, looked up by name once per process."""
+    name = svc.config.current.service.twilio.queue_name
+    key = (id(svc.calls), name)
+    if key not in _queue_sids:
+        sid = svc.calls.queue_sid(name)
+        if sid is None:
+            return None
+        _queue_sids[key] = sid
+    return _queue_sids[key]
+
+
+def connect_next(agent: Agent, base_url: str | None = None,
+                 now: float | None = None) -> QueueEntry | None:
+    """Accept the next caller for ``agent`` and get them on the line.
+
+    Waiting caller: dequeue THAT member from Twilio's queue to /voice/bridge. Call-back entry:
+    place an outbound call whose answer URL bridges. A caller who is gone (404) is counted
+    abandoned and the next one is tried; a transient REST failure puts the caller back (same
+    place) and raises DispatchError. Raises AgentBusy if the agent still holds a caller.
+    """
+    svc = get_services()
+    q, out = call_queue(svc), outcomes(svc)
+    base = (base_url or public_base(svc)).rstrip("/")
+    while True:
+        entry = q.accept_next(agent.id, agent.skills, now)
+        if entry is None:
+            return None
+        sid = entry.call_sid
+        try:
+            if entry.callback:
+                _place_callback(svc, q, agent, entry, base)
+            else:
+                qsid = twilio_queue_sid(svc)
+                if qsid is None:
+                    raise TwilioRestException(404, "", "hotline queue does not exist")
+                svc.calls.dequeue(qsid, sid, f"{base}/voice/bridge?agent={agent.id}")
+                q.annotate(sid, status="dequeued")
+        except TwilioRestException as exc:
+            if exc.status and 400 <= exc.status < 500:
+                log.info("caller %s is gone (%s); trying the next", sid, exc.status)
+                q.finish(agent.id)
+                out.abandoned(sid, entry.waited(), reason="gone")
+                continue
+            q.requeue(sid)
+            raise DispatchError(str(exc)) from exc
+        except Exception as exc:
+            log.exception("REST failure while connecting %s; caller put back", sid)
+            q.requeue(sid)
+            raise DispatchError(str(exc)) from exc
+        since_start = entry.context.get("call_started_at")
+        out.accepted(sid, agent.id, entry.priority, entry.waited(),
+                     (entry.accepted_at or time.time()) - since_start
+                     if isinstance(since_start, (int, float)) else None)
+        return q.get(sid) or entry
+
+
+def _place_callback(svc: Services, q: CallQueue, agent: Agent, entry: QueueEntry,
+                    base: str) -> None:
+    sid = entry.call_sid
+    query = urlencode({"agent": agent.id, "entry": sid})
+    new_sid = svc.calls.call(
+        entry.callback_to or "", entry.callback_from or "", f"{base}/voice/bridge?{query}",
+        status_callback=f"{base}/voice/callback-status?{urlencode({'entry': sid})}",
+    )
+    metrics.CALLBACKS.labels("placed").inc()
+    q.annotate(sid, status="calling_back", callback_call=new_sid)
+
+
+def finish_call(agent: Agent, disposition: str, now: float | None = None) -> QueueEntry | None:
+    """The agent is done: free them and record the handling time and disposition."""
+    entry = call_queue().finish(agent.id)
+    if entry is not None:
+        end = time.time() if now is None else now
+        handling = max(0.0, end - (entry.accepted_at or end))
+        outcomes().handled(entry.call_sid, agent.id, handling, disposition)
+    return entry
+
+
+def on_call_completed(call_sid: str) -> str:
+    """For the flow's ``/voice/status``: a caller who hung up leaves the queue (abandoned)."""
+    return call_queue().on_call_completed(call_sid)
