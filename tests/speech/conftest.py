@@ -28,12 +28,12 @@ def ko_model_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def speech_pool(ko_model_dir):
-    """A model pool with the Korean model already loaded (~2 s, once per test session)."""
-    from ivr.speech.asr import ModelPool
+    """The process-wide model pool with the Korean model loaded (~2 s, once per process even
+    when another test folder imports these fixtures)."""
+    from ivr.speech.asr import POOL
 
-    pool = ModelPool()
-    pool.get(ko_model_dir)
-    return pool
+    POOL.get(ko_model_dir)
+    return POOL
 
 
 @pytest.fixture(scope="session")
