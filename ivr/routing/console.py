@@ -161,6 +161,8 @@ def index() -> Response | str:
 @bp.get("/api/queue")
 def api_queue() -> Response:
     """The live queue (head, in the general order), counts by class, and my current caller."""
+    if g.agent is None and not g.bearer:
+        return _json_error(401, "log in or send a token")
     svc = get_services()
     q = holding.call_queue(svc)
     now = time.time()
