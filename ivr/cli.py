@@ -18,6 +18,11 @@ def main(verbose: bool) -> None:
 
 
 # Commands of each area (one line each; keep the imports local to the area's module).
+from ivr.service_commands import check, serve  # noqa: E402
+
+main.add_command(check)
+main.add_command(serve)
+
 from ivr.speech.asr_commands import models, transcribe  # noqa: E402
 
 main.add_command(transcribe)
@@ -26,3 +31,4 @@ from ivr.understanding.commands import scam_check, understand  # noqa: E402
 
 main.add_command(understand)
 main.add_command(scam_check)
+

@@ -13,9 +13,3 @@ def mask_number(number: str | None) -> str:
     keep_head = min(6, max(1, len(digits) - 6))
     return digits[:keep_head] + "*" * (len(digits) - keep_head - 2) + digits[-2:]
 
-
-def caller_key(number: str | None, salt: str) -> str:
-    """A stable, non-reversible id for a caller number (Redis keys, caller memory, watch counts)."""
-    import hashlib
-
-    return hashlib.sha256(f"{salt}:{(number or '').strip()}".encode()).hexdigest()[:20]

@@ -109,6 +109,14 @@ class FailsafeSettings(Strict):
     dial: str | None = Field(None, description="number to <Dial> when Redis is down, else Enqueue")
 
 
+class CallerWatchSettings(Strict):
+    """Repeat callers (complaint flooding) and watch-listed numbers are flagged, never blocked."""
+
+    window_seconds: int = Field(3600, ge=60)
+    threshold: int = Field(10, ge=1, description="calls in the window above which a flag is set")
+    numbers: list[str] = Field(default_factory=list, description="numbers or their caller keys")
+
+
 class ServiceConfig(Strict):
     """config/ivr.yaml: how the service reaches Twilio, Redis and callers."""
 
@@ -123,6 +131,7 @@ class ServiceConfig(Strict):
     retention: Retention = Retention()
     speech: SpeechSettings = SpeechSettings()
     failsafe: FailsafeSettings = FailsafeSettings()
+    caller_watch: CallerWatchSettings = CallerWatchSettings()
 
     @field_validator("public_url")
     @classmethod

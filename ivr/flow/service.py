@@ -29,7 +29,8 @@ from ivr.flow.engine import (
     start_call,
 )
 from ivr.flow.session import CallRecord, SessionStore
-from ivr.privacy import caller_key, mask_number
+from ivr.privacy import mask_number
+from ivr.routing.caller_watch import caller_key
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ class CallFlow:
             record = CallRecord(state=outcome.state, call_sid=call_sid, caller_key=key,
                                 caller_masked=mask_number(from_number), from_number=from_number)
             if self.caller_watch is not None:
-                record.flags = list(self.caller_watch.note_call(from_number, time.time()))
+                record.flags = list(self.caller_watch.note_call(from_number, time.time(), call_sid))
             metrics.CALLS.labels(outcome.state.dialect, str(outcome.state.elder).lower()).inc()
             log.info("call %s from %s: dialect=%s elder=%s", call_sid, record.caller_masked,
                      outcome.state.dialect, outcome.state.elder)
@@ -136,7 +137,7 @@ class CallFlow:
 
     def transfer_now(self, call_sid: str, reason: str, ws_base: str,
                      before: tuple[str, ...] = (), priority: str | None = None,
-                     context: dict[str, Any] | None = None) -> str:
+                     context: dict[str, Any] | None = None, slow: bool = False) -> str:
         """Put a live call in the human queue from outside the menu (speech, scam warning)."""
         with self.sessions.locked(call_sid):
             record = self.sessions.load(call_sid)
@@ -146,6 +147,8 @@ class CallFlow:
                 record.scam = context.get("scam", record.scam)
             state = replace(record.state, step=record.state.step + 1, transferred=True,
                             transfer_reason=reason)
+            if slow and state.voice_mode == "normal":
+                state = replace(state, voice_mode="elder")  # a warning is said slowly, calmly
             cfg = self.cfg
             said = before + (text_for(cfg.menus.phrases.transfer, state.dialect,
                                       cfg.service.dialects.default),)

@@ -106,3 +106,18 @@ def fallback() -> Response:
     log.error("fallback URL called for CallSid=%s (ErrorCode=%s)",
               request.form.get("CallSid", "-"), request.form.get("ErrorCode", "-"))
     return xml(get_services().flow.failsafe())
+
+
+@bp.post("/scam-warning")
+@signed
+@failsafe_on_error
+def scam_warning() -> Response:
+    """Reached by a REST redirect after a scam hit: a calm warning, then the front of the queue."""
+    sid = call_sid()
+    svc = get_services()
+    record = svc.sessions.load(sid)
+    dialect = record.state.dialect if record else svc.config.current.service.dialects.default
+    warning = svc.config.current.scam.warning(dialect)
+    context = {"scam": record.scam} if record and record.scam else None
+    return xml(svc.flow.transfer_now(sid, "scam_risk", ws_base(), before=(warning,),
+                                     priority="scam", context=context, slow=True))

@@ -1,0 +1,5 @@
+"""`python -m ivr` runs the CLI."""
+
+from ivr.cli import main
+
+main()

@@ -1,0 +1,169 @@
+"""What the service does with what the caller says: menu intents and scam interceptions.
+
+Called by the media socket for every transcript (partial and final). Intents act only on final,
+grammar-restricted results, once per menu step; the scam detector hears everything, for the whole
+call, queue included, and acts once per call. Actions redirect the live call through Twilio's REST
+API to a signed webhook of ours, so the decision is carried out by the normal flow code.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from typing import Any
+from urllib.parse import urlencode
+
+from ivr import metrics
+from ivr.understanding.intents import IntentMatcher
+from ivr.understanding.scam import CallScamTracker, ScamDetector
+
+log = logging.getLogger(__name__)
+
+GLOBAL_INTENTS = ("human_agent", "repeat", "slower")
+ROOT_INTENTS = ("elder",)
+NOT_UNDERSTOOD = "unknown"  # the engine treats an intent no option has like a wrong key
+MAX_TRACKED_CALLS = 10_000
+
+
+class SpeechActions:
+    """One per process: matchers and the detector are built once per config version."""
+
+    def __init__(self, holder: Any, sessions: Any, calls: Any, base_url: Any,
+                 queue: Any = None, audit: Any = None):
+        self.holder = holder
+        self.sessions = sessions
+        self.calls = calls
+        self.base_url = base_url  # () -> public base URL of this service, for REST redirects
+        self.queue = queue
+        self.audit = audit
+        self._built_for: str | None = None
+        self._matchers: dict[str, IntentMatcher] = {}
+        self._detector: ScamDetector | None = None
+        self._trackers: OrderedDict[str, tuple[CallScamTracker, list[str]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ per config version
+    def _refresh(self) -> None:
+        cfg = self.holder.current
+        if cfg.version == self._built_for:
+            return
+        with self._lock:
+            if cfg.version == self._built_for:
+                return
+            self._matchers = {d: IntentMatcher(g) for d, g in cfg.grammars.items()}
+            self._detector = ScamDetector(cfg.scam)
+            self._built_for = cfg.version
+
+    def allowed_intents(self, node: str, dialect: str) -> list[str]:
+        """The intents that mean something at this menu node."""
+        cfg = self.holder.current
+        grammar = cfg.grammars.get(dialect) or cfg.grammars[cfg.service.dialects.default]
+        wanted = list(GLOBAL_INTENTS)
+        if node == cfg.menus.root:
+            wanted += ROOT_INTENTS
+        wanted += [o.intent for o in cfg.menus.nodes[node].options if o.intent]
+        return [i for i in dict.fromkeys(wanted) if i in grammar.intents]
+
+    def grammar_for(self, call_sid: str) -> list[str] | None:
+        """Vosk phrase list for the caller's current menu (None once they are with the queue)."""
+        record = self.sessions.load(call_sid)
+        if record is None:
+            return None
+        cfg = self.holder.current
+        grammar = cfg.grammars.get(record.state.dialect) or cfg.grammars[
+            cfg.service.dialects.default]
+        if record.state.transferred:
+            return grammar.vosk_phrases(["human_agent"])
+        return grammar.vosk_phrases(self.allowed_intents(record.state.node, record.state.dialect))
+
+    # ------------------------------------------------------------------ the sink
+    def on_speech(self, call_sid: str, text: str, final: bool, restricted: bool) -> None:
+        """Media-socket sink. Never raises: speech must not break the call."""
+        text = (text or "").replace("[unk]", "").strip()
+        if not text:
+            return
+        try:
+            self._refresh()
+            self._check_scam(call_sid, text, final)
+            if final and restricted:
+                self._act_on_intent(call_sid, text)
+        except Exception:
+            log.exception("speech action failed for call %s", call_sid)
+
+    def forget(self, call_sid: str) -> None:
+        with self._lock:
+            self._trackers.pop(call_sid, None)
+
+    # ------------------------------------------------------------------ intents
+    def _act_on_intent(self, call_sid: str, text: str) -> None:
+        record = self.sessions.load(call_sid)
+        if record is None or record.state.left or record.state.transferred:
+            return
+        state = record.state
+        matcher = self._matchers.get(state.dialect) or self._matchers[
+            self.holder.current.service.dialects.default]
+        match = matcher.match(text, self.allowed_intents(state.node, state.dialect))
+        intent = match.intent or NOT_UNDERSTOOD
+        # debounce: one action per menu step, whichever utterance (or key) comes first
+        if not self.sessions.redis.set(f"ivr:{{call:{call_sid}}}:spoke:{state.step}", intent,
+                                       nx=True, ex=600):
+            return
+        if intent != NOT_UNDERSTOOD:
+            metrics.SPEECH_INTENTS.labels(intent).inc()
+        log.info("call %s said an intent at step %d: %s (score %.2f)", call_sid, state.step,
+                 intent, match.score)
+        query = urlencode({"step": state.step, "intent": intent})
+        self.calls.redirect(call_sid, f"{self.base_url()}/voice/menu?{query}")
+
+    # ------------------------------------------------------------------ scam
+    def _tracker(self, call_sid: str) -> tuple[CallScamTracker, list[str]]:
+        with self._lock:
+            item = self._trackers.get(call_sid)
+            if item is None:
+                assert self._detector is not None
+                item = (CallScamTracker(self._detector), [])
+                self._trackers[call_sid] = item
+                while len(self._trackers) > MAX_TRACKED_CALLS:
+                    self._trackers.popitem(last=False)
+            return item
+
+    def _check_scam(self, call_sid: str, text: str, final: bool) -> None:
+        tracker, heard = self._tracker(call_sid)
+        result = tracker.feed(text, final=final)
+        if final:
+            heard.append(text)
+            self._keep_transcript(call_sid, text)
+        if not result.is_risk:
+            return
+        if not self.sessions.redis.set(f"ivr:{{call:{call_sid}}}:scam-warned", "1", nx=True,
+                                       ex=self.holder.current.service.retention.session_ttl_seconds):
+            return  # one warning per call
+        record = self.sessions.load(call_sid)
+        if record is None:
+            return
+        excerpt = " / ".join([*heard, text if not final else ""]).strip(" /")[-200:]
+        record.scam = {"category": result.category, "score": round(result.score, 3),
+                       "matched": list(result.matched), "excerpt": excerpt}
+        self.sessions.save(record)
+        metrics.SCAM_INTERCEPTIONS.labels(result.category or "unknown").inc()
+        if self.audit is not None:
+            self.audit.record(call_sid, record.caller_masked, result.category or "unknown",
+                              list(result.matched), result.score, excerpt)
+        if self.queue is not None and self.queue.get(call_sid) is not None:
+            self.queue.raise_priority(call_sid, "scam", {"scam": record.scam,
+                                                         "transcript_excerpt": excerpt})
+        self.calls.redirect(call_sid, f"{self.base_url()}/voice/scam-warning")
+
+    def _keep_transcript(self, call_sid: str, text: str) -> None:
+        """Final transcripts, kept only as long as the retention setting says (0 = not kept)."""
+        keep = self.holder.current.service.retention.transcript_seconds
+        if keep <= 0:
+            return
+        key = f"ivr:{{call:{call_sid}}}:transcript"
+        pipe = self.sessions.redis.pipeline(transaction=False)
+        pipe.rpush(key, f"{time.time():.1f} {text}")
+        pipe.ltrim(key, -200, -1)
+        pipe.expire(key, keep)
+        pipe.execute()

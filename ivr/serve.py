@@ -1,0 +1,55 @@
+"""The production server: gunicorn (threaded workers, for media WebSockets) around create_app."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+log = logging.getLogger(__name__)
+
+
+class IvrServer(BaseApplication):
+    """gunicorn with our options; each worker builds its app once (models, caches, clients)."""
+
+    def __init__(self, options: dict[str, Any]):
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        from ivr.app import create_app
+
+        # A worker restarted while an admin's file is broken keeps the last good config.
+        return create_app(allow_last_good=True, watch_config=True)
+
+
+def run(bind: str, workers: int, threads: int) -> None:
+    """Run until stopped. The embedded Redis (if any) is started here, shared by the workers."""
+    from ivr.redis_conn import embedded_redis_url
+    from ivr.settings import Settings
+
+    settings = Settings.from_env()
+    if not settings.redis_url:
+        from ivr.config.loader import load_config
+
+        configured = load_config(settings).service.redis_url
+        os.environ["REDIS_URL"] = configured or embedded_redis_url(settings.var_dir)
+        if not configured:
+            log.info("no REDIS_URL: using the embedded Redis with data in %s/redis",
+                     settings.var_dir)
+    IvrServer({
+        "bind": bind,
+        "workers": workers,
+        "threads": threads,
+        "worker_class": "gthread",
+        "timeout": 60,
+        "graceful_timeout": 20,
+        "accesslog": None,
+        "loglevel": "info",
+    }).run()

@@ -1,0 +1,184 @@
+"""The call-flow webhooks through the real app, with signed requests and a real Redis server."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from ivr.app import create_app
+from tests.conftest import RedisServer
+from tests.flow.test_engine import reachable_paths
+from tests.helpers import call_params, make_settings, new_call_sid, post_signed
+
+
+@pytest.fixture
+def app(tmp_path, redis_server, redis_client):
+    return create_app(make_settings(tmp_path, redis_server.url))
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def twiml(resp) -> ET.Element:
+    assert resp.status_code == 200, resp.data
+    assert resp.mimetype == "application/xml"
+    return ET.fromstring(resp.data)
+
+
+def gather_action(root: ET.Element) -> str:
+    gather = root.find("Gather")
+    assert gather is not None, ET.tostring(root, encoding="unicode")
+    assert gather.get("input") == "dtmf" and gather.get("numDigits") == "1"
+    assert gather.get("actionOnEmptyResult") == "true"
+    return gather.get("action")
+
+
+def enqueued(root: ET.Element) -> bool:
+    return root.find("Enqueue") is not None
+
+
+class Call:
+    """Drives one call through the app like Twilio: follows each Gather action."""
+
+    def __init__(self, client, from_number="+8613912345678"):
+        self.client = client
+        self.sid = new_call_sid()
+        self.from_number = from_number
+        self.root = twiml(post_signed(client, "/voice/incoming",
+                                      call_params(self.sid, from_number)))
+
+    def press(self, digits: str) -> ET.Element:
+        action = gather_action(self.root)
+        params = call_params(self.sid, self.from_number, Digits=digits)
+        self.root = twiml(post_signed(self.client, action, params))
+        return self.root
+
+
+def queued_sids(app) -> list[str]:
+    queue = app.extensions["ivr"].extras.get("queue")
+    return [e.call_sid for e in queue.entries()] if queue is not None else []
+
+
+def test_incoming_answers_a_gathered_menu_with_the_human_option_first(client):
+    call = Call(client)
+    gather = call.root.find("Gather")
+    said = [el.text for el in gather if el.tag == "Say"] + [el.get("url") for el in gather]
+    assert any("人工" in (s or "") for s in said[:3])
+    assert int(gather.get("timeout")) >= 5
+
+
+def test_zero_transfers_from_every_node(app, client):
+    cfg = app.extensions["ivr"].flow.cfg
+    for node, keys in reachable_paths(cfg).items():
+        call = Call(client)
+        for k in keys:
+            call.press(k)
+        assert not enqueued(call.root), node
+        assert enqueued(call.press("0")), node
+        assert call.sid in queued_sids(app) or app.extensions["ivr"].extras.get("queue") is None
+
+
+def test_two_silences_transfer(client):
+    call = Call(client)
+    assert not enqueued(call.press(""))
+    assert enqueued(call.press(""))
+
+
+def test_wrong_key_twice_transfers(client):
+    call = Call(client)
+    assert not enqueued(call.press("5"))
+    assert enqueued(call.press("6"))
+
+
+def test_known_elder_reaches_the_queue_with_zero_keys(app, client):
+    elder = app.extensions["ivr"].config.current.elders.numbers[0]
+    call = Call(client, from_number=elder)
+    assert enqueued(call.root)
+    assert call.root.find("Gather") is None
+
+
+def test_unsigned_or_forged_requests_get_403_and_change_nothing(client, redis_client):
+    sid = new_call_sid()
+    params = call_params(sid)
+    assert client.post("/voice/incoming", data=params).status_code == 403
+    forged = client.post("/voice/incoming", data=params,
+                         headers={"X-Twilio-Signature": "bm90IGEgc2lnbmF0dXJl"})
+    assert forged.status_code == 403
+    wrong_token = post_signed(client, "/voice/incoming", params, token="another-token")
+    assert wrong_token.status_code == 403
+    tampered = post_signed(client, "/voice/incoming", params)
+    assert tampered.status_code == 200  # the same request, properly signed, is accepted
+    redis_client.flushdb()
+    # a signed body whose parameters were changed afterwards
+    from tests.helpers import BASE, signature
+
+    sig = signature(BASE + "/voice/incoming", params)
+    changed = client.post("/voice/incoming", data={**params, "From": "+100"},
+                          headers={"X-Twilio-Signature": sig})
+    assert changed.status_code == 403
+    assert redis_client.dbsize() == 0
+
+
+def test_malformed_webhook_gets_400(client):
+    assert post_signed(client, "/voice/incoming", {"CallSid": "nope"}).status_code == 400
+    call = Call(client)
+    bad = post_signed(client, "/voice/menu?step=x", call_params(call.sid, Digits="1"))
+    assert bad.status_code == 400
+
+
+def test_a_retried_webhook_gets_the_same_answer_and_changes_nothing(app, client):
+    call = Call(client)
+    again = twiml(post_signed(client, "/voice/incoming", call_params(call.sid)))
+    assert ET.tostring(again) == ET.tostring(call.root)
+    action = gather_action(call.root)
+    first = post_signed(client, action, call_params(call.sid, Digits="1")).data
+    retry = post_signed(client, action, call_params(call.sid, Digits="1")).data
+    assert first == retry
+    # the retry did not move the caller a second step: "1" again now means "balance info"
+    root = twiml(post_signed(client, gather_action(ET.fromstring(first)),
+                             call_params(call.sid, Digits="0")))
+    assert enqueued(root)
+    retried_transfer = twiml(post_signed(client, gather_action(ET.fromstring(first)),
+                                         call_params(call.sid, Digits="0")))
+    assert enqueued(retried_transfer)
+    assert queued_sids(app).count(call.sid) in (0, 1)
+    if app.extensions["ivr"].extras.get("queue") is not None:
+        assert queued_sids(app).count(call.sid) == 1
+
+
+def test_redis_down_still_enqueues_the_caller(tmp_path):
+    server = RedisServer(tmp_path)
+    server.start()
+    app = create_app(make_settings(tmp_path, server.url))
+    client = app.test_client()
+    call = Call(client)
+    server.stop()
+    root = twiml(post_signed(client, gather_action(call.root), call_params(call.sid, Digits="1")))
+    assert enqueued(root)
+    fresh = twiml(post_signed(client, "/voice/incoming", call_params(new_call_sid())))
+    assert enqueued(fresh)
+
+
+def test_fallback_url_enqueues(client):
+    root = twiml(post_signed(client, "/voice/fallback",
+                             call_params(new_call_sid(), ErrorCode="11200")))
+    assert enqueued(root)
+
+
+def test_dialect_choice_is_remembered_for_the_next_call(app, client):
+    sessions = app.extensions["ivr"].sessions
+    call = Call(client, from_number="+8613700000001")
+    call.press("8")
+    assert sessions.load(call.sid).state.dialect == "cantonese"
+    second = Call(client, from_number="+8613700000001")
+    assert sessions.load(second.sid).state.dialect == "cantonese"
+    other = Call(client, from_number="+8613700000002")
+    assert sessions.load(other.sid).state.dialect == "mandarin"
+
+
+def test_healthz_reports_redis_and_config(client):
+    body = client.get("/healthz").get_json()
+    assert body["redis"] is True and body["config_version"]
