@@ -275,7 +275,7 @@ def _node(el: ET.Element, strict: bool) -> Node:
     text = (el.text or "").strip()
     children = []
     for child in el:
-        if child.tag not in spec.children:
+        if child.tag not in spec.children or child.tag in UNSUPPORTED:
             _unknown(child.tag, el.tag)
         children.append(_node(child, strict))
         tail = (child.tail or "").strip()
@@ -285,6 +285,8 @@ def _node(el: ET.Element, strict: bool) -> Node:
             text = f"{text} {tail}".strip()
     if text and spec.text == "forbidden":
         raise TwiMLError(el.tag, f"takes no text, got {text[:30]!r}")
+    if not text and spec.text == "required":
+        raise TwiMLError(el.tag, "needs text (a URL, number or name) inside the tag")
     node = Node(el.tag, attrs, text, children)
     _semantic_checks(node)
     return node
