@@ -163,7 +163,7 @@ class SimCall:
 
     def follow_rest(self, ins: Instruction) -> Transfer:
         """Turn a REST instruction into the next document (Twilio fetches the new URL)."""
-        self.log.add("rest_applied", kind=ins.kind, url=ins.url)
+        self.log.add("rest_applied", instruction=ins.kind, url=ins.url)
         if ins.kind == "hangup":
             raise CallEnded("rest_completed")
         if ins.kind == "twiml":

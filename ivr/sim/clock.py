@@ -91,7 +91,7 @@ class CallLog:
         self.listener = listener
         self._lock = threading.Lock()
 
-    def add(self, kind: str, **detail: Any) -> Event:
+    def add(self, kind: str, /, **detail: Any) -> Event:
         ev = Event(self.clock.now(), kind, detail)
         with self._lock:
             self.events.append(ev)

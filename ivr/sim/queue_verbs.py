@@ -55,6 +55,7 @@ def enqueue(call: SimCall, node: Node, doc_url: str, in_queue: bool) -> None:
         else:
             result, follow = "redirected", ins
     except CallEnded:
+        call.status = "completed"
         waited = call.clock.now() - start
         call.sim.queues.leave(queue, call.sid, waited)
         call.queue = None
@@ -171,6 +172,7 @@ def dial(call: SimCall, node: Node, doc_url: str, in_queue: bool) -> None:
             call.sleep(talked)
             call.log.add("agent_hangup")
     except CallEnded:
+        call.status = "completed"
         if action:
             with contextlib.suppress(CallEnded):
                 call.request(action, method, _dial_params(dial_sid, "completed", talked),
