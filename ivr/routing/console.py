@@ -44,7 +44,10 @@ bp = Blueprint(
     static_folder="static", static_url_path="/static",
 )
 
-DISPOSITIONS = ("resolved", "scam_stopped", "transferred", "follow_up", "no_answer", "other")
+DISPOSITIONS = {  # id (stored, API) -> label on the console
+    "resolved": "已解决", "scam_stopped": "已劝阻诈骗", "transferred": "已转接",
+    "follow_up": "需跟进", "no_answer": "未接通", "other": "其他",
+}
 QUEUE_LIST_LIMIT = 100
 
 
