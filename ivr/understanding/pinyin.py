@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from pypinyin import Style, lazy_pinyin
 
@@ -43,12 +43,11 @@ _YW_FINALS = {
     "yuan": "van", "yun": "vn", "wu": "u", "wa": "ua", "wo": "uo", "wai": "uai", "wei": "ui",
     "wan": "uan", "wen": "un", "wang": "uang", "weng": "ueng",
 }
-_ASCII_RUN = re.compile(r"[a-z]+|[0-9]")
+_TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[a-z]+|[0-9]")
 _SPACE_PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     """One syllable (or ASCII word/digit) with its span in the cleaned text."""
 
     syllable: str
@@ -72,21 +71,14 @@ def char_syllable(ch: str) -> str:
 
 
 def tokens(cleaned: str) -> list[Token]:
-    """Syllable tokens of an already cleaned text: one per Han char, ASCII word or digit."""
-    out: list[Token] = []
-    i, n = 0, len(cleaned)
-    while i < n:
-        ch = cleaned[i]
-        if is_han(ch):
-            out.append(Token(char_syllable(ch), i, i + 1))
-            i += 1
-            continue
-        m = _ASCII_RUN.match(cleaned, i)
-        if m:
-            out.append(Token(m.group(), i, m.end()))
-            i = m.end()
-        else:  # other scripts (kana, symbols): skipped, never guessed
-            i += 1
+    """Syllable tokens of an already cleaned text: one per Han char, ASCII word or digit.
+
+    Other scripts (kana, symbols) are skipped, never guessed.
+    """
+    out = []
+    for m in _TOKEN.finditer(cleaned):
+        tok = m.group()
+        out.append(Token(char_syllable(tok) if is_han(tok) else tok, m.start(), m.end()))
     return out
 
 

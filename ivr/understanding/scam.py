@@ -9,15 +9,17 @@ always give the same score.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import ahocorasick
 
-from ivr.understanding.pinyin import clean_text, normalise_syllable, tokens
+from ivr.understanding.pinyin import char_syllable, clean_text, normalise_syllable, tokens
 from ivr.understanding.scam_config import ScamLexicon
 
+_ALL_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 Position = tuple[int, int]  # (utterance number, char offset): order of first appearance
 
 
@@ -49,6 +51,8 @@ class ScamDetector:
         self.lexicon = lexicon
         self.pairs = frozenset(lexicon.confusions)
         self.categories: tuple[str, ...] = tuple(lexicon.categories)
+        self._rank = {c: i for i, c in enumerate(self.categories)}
+        self._char_cache: dict[str, str] = {}
         entries: dict[str, _Entry] = {}
         use_pinyin: dict[str, bool] = {}
         for name, cat in lexicon.categories.items():
@@ -68,6 +72,8 @@ class ScamDetector:
                 entry.weights[c] = entry.weights.get(c, 0.0) + counter.weight
             use_pinyin[key] = len(tokens(key)) >= lexicon.pinyin_min_syllables
         self._entries = list(entries.values())
+        self._positive = [frozenset(c for c, w in e.weights.items() if w > 0 and not e.counter)
+                          for e in self._entries]
         self._index = {key: i for i, key in enumerate(entries)}
         self._han = ahocorasick.Automaton()
         self._py = ahocorasick.Automaton()
@@ -108,8 +114,7 @@ class ScamDetector:
         for start, _end, i in _outermost(spans):
             found.setdefault(i, (utterance, start))
         if len(self._py):
-            toks = tokens(cleaned)
-            syls = [normalise_syllable(t.syllable, self.pairs) for t in toks]
+            syls, starts = self._syllables(cleaned)
             py = " " + " ".join(syls) + " "
             # offsets[k]: index in `py` of the space before syllable k (where a hit on k starts)
             offsets, pos = [], 0
@@ -119,10 +124,24 @@ class ScamDetector:
             spans = [(end - n + 1, end + 1, i) for end, (i, n) in self._py.iter(py)]
             for start, _end, i in _outermost(spans):
                 k = _bisect(offsets, start)
-                char = toks[k].start if k < len(toks) else len(cleaned)
+                char = starts[k] if k < len(starts) else len(cleaned)
                 if i not in found or found[i] > (utterance, char):
                     found[i] = (utterance, char)
         return found
+
+    def _syllables(self, cleaned: str) -> tuple[list[str], list[int] | range]:
+        """Folded syllables and their char offsets; all-Chinese text skips the tokenizer."""
+        if _ALL_HAN.fullmatch(cleaned):
+            cache = self._char_cache
+            syls = []
+            for ch in cleaned:
+                syl = cache.get(ch)
+                if syl is None:
+                    syl = cache[ch] = normalise_syllable(char_syllable(ch), self.pairs)
+                syls.append(syl)
+            return syls, range(len(cleaned))
+        toks = tokens(cleaned)
+        return [normalise_syllable(t.syllable, self.pairs) for t in toks], [t.start for t in toks]
 
     def check(self, text: str) -> ScamResult:
         """Score one utterance (partial or final transcript)."""
@@ -130,18 +149,23 @@ class ScamDetector:
 
     def score(self, hits: Mapping[int, Position]) -> ScamResult:
         """Deterministic score of a set of hits (one utterance or a whole call)."""
-        risk = [i for i in hits if not self._entries[i].counter]
+        risk = {i for i in hits if not self._entries[i].counter}
         counters = [i for i in hits if self._entries[i].counter]
-        own = {c: self._category_score(c, set(risk), counters) for c in self.categories}
-        top = max(self.categories, key=lambda c: (own[c], -self.categories.index(c)))
-        top_phrases = {i for i in risk if top in self._entries[i].weights}
-        others = sum(
-            self._category_score(c, set(risk) - top_phrases, counters)
-            for c in self.categories if c != top
-        )
+        order = sorted(counters, key=lambda i: (hits[i], i))
+        counter_texts = [self._entries[i].text for i in order]
+        cats: set[str] = set()
+        for i in risk:
+            cats |= self._positive[i]
+        touched = [c for c in self.categories if c in cats]
+        if not touched:
+            return ScamResult(False, None, 0.0, [], {}, counter_texts)
+        own = {c: self._category_score(c, risk, counters) for c in touched}
+        top = max(touched, key=lambda c: (own[c], -self._rank[c]))
+        rest = risk - {i for i in risk if top in self._entries[i].weights}
+        others = sum(self._category_score(c, rest, counters) for c in touched if c != top)
         total = round(own[top] + self.lexicon.secondary_weight * others, 4)
         is_risk = total >= self.lexicon.threshold and own[top] > 0
-        used = self._contributing(set(risk))
+        used = self._contributing(risk)
         matched = [self._entries[i].text for i in sorted(used, key=lambda i: (hits[i], i))]
         return ScamResult(
             is_risk=is_risk,
@@ -149,7 +173,7 @@ class ScamDetector:
             score=total,
             matched=matched,
             scores={c: round(v, 4) for c, v in own.items() if v > 0},
-            counters=[self._entries[i].text for i in sorted(counters, key=lambda i: (hits[i], i))],
+            counters=counter_texts,
         )
 
     def _category_score(self, cat: str, risk: set[int], counters: list[int]) -> float:
