@@ -32,3 +32,7 @@ from ivr.understanding.commands import scam_check, understand  # noqa: E402
 main.add_command(understand)
 main.add_command(scam_check)
 
+
+from ivr.sim.commands import simulate  # noqa: E402
+
+main.add_command(simulate)
