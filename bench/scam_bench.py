@@ -90,7 +90,7 @@ def scam_accuracy(detector: ScamDetector, rows: list[list[str]]) -> None:
             tn += not r.is_risk
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
-    print(f"scam corpus: {len(rows)} utterances ({tp + fn} risky, {fp + tn} legitimate)")
+    print(f"  {len(rows)} utterances ({tp + fn} risky, {fp + tn} legitimate)")
     print(f"  precision={precision:.3f} recall={recall:.3f}  TP={tp} FP={fp} FN={fn} TN={tn}  "
           f"category correct on hits={cat_ok}/{tp}")
 
@@ -128,7 +128,13 @@ def main() -> None:
           f"mean {sum(map(len, texts)) / len(texts):.1f} chars")
     throughput(lexicon, texts, args.seconds, "full lexicon")
     throughput(padded_lexicon(lexicon, 1000), texts, args.seconds, "1,000-phrase lexicon")
-    scam_accuracy(ScamDetector(lexicon), rows)
+    detector = ScamDetector(lexicon)
+    print("[in-sample: the lexicon was tuned on this corpus]")
+    scam_accuracy(detector, rows)
+    for name, note in (("scam_heldout.tsv", "held-out 1: measured, then used for tuning"),
+                       ("scam_heldout2.tsv", "held-out 2: never used for tuning")):
+        print(f"[{note}]")
+        scam_accuracy(detector, read_tsv(DATA / name))
     intent_accuracy(read_tsv(DATA / "intent_corpus.tsv"))
 
 
