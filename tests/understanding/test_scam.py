@@ -89,7 +89,8 @@ def test_counter_phrase_is_reported_and_lowers_score(detector):
 
 def test_matched_names_the_lexicon_phrase_in_spoken_order(detector):
     r = detector.check("警察让我把钱转到安全站户")
-    assert r.matched == ["警察", "把钱转", "安全账户"]
+    # context words (让我, weight 0) are listed when they completed a boost
+    assert r.matched == ["警察", "让我", "把钱转", "安全账户"]
 
 
 def test_score_is_deterministic(lexicon, detector):
@@ -108,7 +109,7 @@ def test_words_spread_over_utterances_count_once(detector):
     r2 = tracker.feed("让我把钱转到安全", final=False)  # partial: 公安局 + 把钱转 + boost
     assert r2.is_risk and r2.category == "police_impersonation"
     r3 = tracker.feed("让我把钱转到安全账户", final=True)
-    assert r3.matched == ["公安局", "把钱转", "安全账户"]
+    assert r3.matched == ["公安局", "让我", "把钱转", "安全账户"]
     # the same words again add nothing
     assert tracker.feed("公安局 公安局 安全账户", final=True).score == r3.score
 
