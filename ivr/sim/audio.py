@@ -35,6 +35,8 @@ class BadAudio(ValueError):
 
 def audio_duration(data: bytes, content_type: str = "") -> float:
     """Seconds of a WAV (PCM or mu-law) or MP3 file; raises BadAudio for anything else."""
+    if content_type in ("audio/basic", "audio/x-mulaw", "audio/ulaw") and data:
+        return len(data) / TELEPHONE_RATE  # headerless 8 kHz mu-law
     if data[:4] == b"RIFF":
         try:
             return wav_duration_seconds(data)

@@ -50,6 +50,7 @@ def test_relative_urls_resolve_against_current_document(fake_app, make_sim):
     get = fake_app.requests[1]
     assert get["args"]["x"] == "1" and get["args"]["CallSid"].startswith("CA")
     assert get["signed"]
+    assert all(r["signed"] for r in fake_app.requests)  # incl. the status callback
 
 
 def test_virtual_clock_counts_say_play_pause(fake_app, make_sim):
