@@ -36,3 +36,7 @@ main.add_command(scam_check)
 from ivr.sim.commands import simulate  # noqa: E402
 
 main.add_command(simulate)
+
+from ivr.speech.render_commands import render  # noqa: E402
+
+main.add_command(render)
