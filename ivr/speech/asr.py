@@ -151,9 +151,14 @@ class StreamRecognizer:
     Not thread-safe: one thread feeds it (the call's worker).
     """
 
-    def __init__(self, model, grammar: Sequence[str] | None = None, sample_rate: int = MODEL_RATE):
+    def __init__(self, model, grammar: Sequence[str] | None = None, sample_rate: int = MODEL_RATE,
+                 stale_final_s: float = 1.5):
         self.model = model
         self.sample_rate = sample_rate
+        # Backstop for Vosk's endpointing: a partial unchanged this long is closed as final (seen
+        # with a grammar word loop absorbing digital silence, which delayed the final by seconds).
+        self.stale_final_frames = int(stale_final_s * 1000 / codec.FRAME_MS) if stale_final_s else 0
+        self._stale = 0
         self.grammar: tuple[str, ...] | None = None
         self._rec = None
         self._partial = ""
@@ -215,8 +220,13 @@ class StreamRecognizer:
         partial = _text(self._rec.PartialResult(), "partial")
         if partial != self._partial:
             self._partial = partial
+            self._stale = 0
             if partial:
                 return Transcript(partial, False)
+        elif partial and self.stale_final_frames:
+            self._stale += 1
+            if self._stale >= self.stale_final_frames:
+                return self.finish()
         return None
 
     def finish(self) -> Transcript | None:
@@ -224,6 +234,7 @@ class StreamRecognizer:
         text = _text(self._rec.FinalResult(), "text") if self._dirty else ""
         self._partial = ""
         self._dirty = False
+        self._stale = 0
         return Transcript(text, True) if text else None
 
 
