@@ -3,47 +3,114 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
-from flask import Flask
+from flask import Flask, request
 
 from ivr.config.holder import ConfigHolder
 from ivr.flow.service import CallFlow
 from ivr.flow.session import SessionStore
+from ivr.flow.speech_actions import SpeechActions
 from ivr.redis_conn import connect
+from ivr.routing.caller_watch import CallerWatch
+from ivr.routing.queue import CallQueue
 from ivr.services import EXTENSION_KEY, Services
 from ivr.settings import Settings
+from ivr.speech.asr import SpeechService
 from ivr.telephony.rest import CallControl, make_client
+from ivr.understanding.audit import ScamAudit
 
 log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None, *, allow_last_good: bool = False,
-               watch_config: bool = False) -> Flask:
-    """Build the app. Invalid config raises ConfigError unless a last good snapshot is allowed."""
+               watch_config: bool = False, speech: SpeechService | None | bool = True) -> Flask:
+    """Build the app. Invalid config raises ConfigError unless a last good snapshot is allowed.
+
+    ``speech``: True builds the speech service from config (models found on disk), False turns
+    it off, or pass a ready SpeechService (tests share one loaded model this way).
+    """
     settings = settings or Settings.from_env()
     holder = ConfigHolder(settings, allow_last_good=allow_last_good)
     service = holder.current.service
     client = connect(settings.redis_url or service.redis_url, settings.var_dir)
     calls = CallControl(make_client(settings.twilio_account_sid, settings.twilio_auth_token,
-                                    service.twilio.api_base))
+                                    settings.twilio_api_base or service.twilio.api_base))
     svc = Services(settings=settings, config=holder, redis=client, calls=calls)
     retention = service.retention
-    svc.extras["sessions"] = SessionStore(client, retention.session_ttl_seconds,
-                                          retention.caller_memory_days)
-    svc.extras["flow"] = CallFlow(holder, svc.sessions, settings.secret_key)
+    sessions = SessionStore(client, retention.session_ttl_seconds, retention.caller_memory_days)
+    queue = CallQueue(client, lambda: holder.current.agents.queue)
+    watch = service.caller_watch
+    svc.extras.update(
+        sessions=sessions,
+        queue=queue,
+        audit=ScamAudit(client),
+        voices=_voices(settings, holder),
+    )
+    actions = SpeechActions(holder, sessions, calls, lambda: _base_url(svc), queue, svc.audit)
+    svc.extras["speech"] = speech_service = _speech(settings, holder, actions, speech)
+    svc.extras["speech_actions"] = actions
+    svc.extras["flow"] = CallFlow(
+        holder, sessions, settings.secret_key, queue=queue, voices=svc.voices,
+        caller_watch=CallerWatch(client, watch.window_seconds, watch.threshold, watch.numbers,
+                                 salt=settings.secret_key),
+        speech_enabled=lambda: speech_service is not None and speech_service.enabled,
+    )
 
     app = Flask(__name__)
     app.config["SECRET_KEY"] = settings.secret_key
     app.extensions[EXTENSION_KEY] = svc
 
     from ivr import health
+    from ivr.routing import console, holding
+    from ivr.speech import audio_blueprint
     from ivr.telephony import webhooks
+    from ivr.telephony.media import register_media_socket
 
-    app.register_blueprint(webhooks.bp)
-    app.register_blueprint(health.bp)
+    for bp in (webhooks.bp, holding.bp, console.bp, audio_blueprint.bp, health.bp):
+        app.register_blueprint(bp)
+    register_media_socket(app, speech_service, actions.on_speech)
+
+    @app.before_request
+    def _remember_base() -> None:
+        # Where Twilio reaches us, for REST redirects made outside a request (speech actions).
+        if request.path.startswith("/voice/"):
+            svc.extras["seen_base"] = request.host_url.rstrip("/")
 
     if watch_config:
         holder.watch()
         holder.install_sighup()
-    log.info("elder-ivr ready: config %s", holder.current.version)
+    log.info("elder-ivr ready: config %s, speech %s", holder.current.version,
+             "on" if speech_service is not None and speech_service.enabled else "off")
     return app
+
+
+def _base_url(svc: Services) -> str:
+    return svc.config.current.service.public_url or svc.extras.get(
+        "seen_base", "http://127.0.0.1:5000")
+
+
+def _speech(settings: Settings, holder: ConfigHolder, actions: SpeechActions,
+            speech: SpeechService | None | bool) -> SpeechService | None:
+    if isinstance(speech, SpeechService) or speech is None:
+        return speech
+    conf = holder.current.service.speech
+    if not speech or not conf.enabled:
+        log.info("speech recognition off by configuration")
+        return None
+    models = {d: str(_under(settings.root, p)) for d, p in conf.models.items()}
+    service = SpeechService(models, grammar_for=actions.grammar_for,
+                            free_form=conf.free_form_for_scam,
+                            default_dialect=holder.current.service.dialects.default)
+    return service if service.enabled else None
+
+
+def _voices(settings: Settings, holder: ConfigHolder):
+    from ivr.speech.voices import VoiceCatalog
+
+    return VoiceCatalog(settings.voices_dir, holder.current.voices)
+
+
+def _under(root: Path, path: str) -> Path:
+    p = Path(path)
+    return p if p.is_absolute() else root / p

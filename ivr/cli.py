@@ -36,6 +36,9 @@ main.add_command(scam_check)
 from ivr.sim.commands import simulate  # noqa: E402
 
 main.add_command(simulate)
+from ivr.routing.commands import agents  # noqa: E402
+
+main.add_command(agents)
 
 from ivr.speech.render_commands import render  # noqa: E402
 

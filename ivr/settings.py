@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEV_TOKEN_FILE = "dev_auth_token"
+# Without a Twilio account (no TWILIO_AUTH_TOKEN) REST calls go to the local stand-in
+# (`ivr simulate`), which listens here by default.
+DEV_API_BASE = "http://127.0.0.1:5099"
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,7 @@ class Settings:
     twilio_account_sid: str = "AC00000000000000000000000000000000"
     twilio_auth_token: str = ""
     agent_api_token: str | None = None
+    twilio_api_base: str | None = None  # overrides config's twilio.api_base when set
     secret_key: str = field(default="", repr=False)
 
     @classmethod
@@ -34,7 +38,9 @@ class Settings:
         """Read settings; ``IVR_ROOT`` (or the current folder) holds config/, grammars/, voices/."""
         base = Path(root or os.environ.get("IVR_ROOT") or Path.cwd()).resolve()
         var = Path(os.environ.get("IVR_VAR_DIR") or base / "var")
-        token = os.environ.get("TWILIO_AUTH_TOKEN") or _dev_secret(var, DEV_TOKEN_FILE)
+        real_token = os.environ.get("TWILIO_AUTH_TOKEN")
+        token = real_token or _dev_secret(var, DEV_TOKEN_FILE)
+        api_base = os.environ.get("TWILIO_API_BASE") or (None if real_token else DEV_API_BASE)
         return cls(
             root=base,
             config_dir=Path(os.environ.get("IVR_CONFIG_DIR") or base / "config"),
@@ -46,6 +52,7 @@ class Settings:
             or "AC00000000000000000000000000000000",
             twilio_auth_token=token,
             agent_api_token=os.environ.get("IVR_AGENT_API_TOKEN") or None,
+            twilio_api_base=api_base,
             secret_key=os.environ.get("IVR_SECRET_KEY") or _dev_secret(var, "dev_secret_key"),
         )
 

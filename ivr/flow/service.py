@@ -242,6 +242,7 @@ class CallFlow:
             "scam": record.scam,
             "flags": list(record.flags),
             "transcript_excerpt": (record.scam or {}).get("excerpt", ""),
+            "call_started_at": record.started_at,
         }
         entry = QueueEntry(call_sid=record.call_sid, priority=prio,
                            skill=state.dialect if state.dialect != default else None,

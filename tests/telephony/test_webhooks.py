@@ -58,15 +58,25 @@ class Call:
 
 
 def queued_sids(app) -> list[str]:
-    queue = app.extensions["ivr"].extras.get("queue")
-    return [e.call_sid for e in queue.entries()] if queue is not None else []
+    return [e.call_sid for e in app.extensions["ivr"].queue.entries()]
 
 
-def test_incoming_answers_a_gathered_menu_with_the_human_option_first(client):
+def test_incoming_answers_a_gathered_menu_with_the_human_option_first(app, client):
+    from ivr.flow.engine import CallerInfo, start_call
+
     call = Call(client)
     gather = call.root.find("Gather")
-    said = [el.text for el in gather if el.tag == "Say"] + [el.get("url") for el in gather]
-    assert any("人工" in (s or "") for s in said[:3])
+    expected = start_call(app.extensions["ivr"].flow.cfg, CallerInfo()).decision.sentences
+    assert "人工" in expected[1]
+    voices = app.extensions["ivr"].voices
+    heard = list(gather)
+    assert len(heard) == len(expected)
+    for el, sentence in zip(heard, expected, strict=True):
+        if el.tag == "Say":
+            assert el.text == sentence and el.get("language") == "zh-CN"
+        else:
+            assert el.tag == "Play"
+            assert el.text == "/audio/" + voices.name_for(sentence, "mandarin", "normal")
     assert int(gather.get("timeout")) >= 5
 
 
@@ -78,7 +88,7 @@ def test_zero_transfers_from_every_node(app, client):
             call.press(k)
         assert not enqueued(call.root), node
         assert enqueued(call.press("0")), node
-        assert call.sid in queued_sids(app) or app.extensions["ivr"].extras.get("queue") is None
+        assert call.sid in queued_sids(app)
 
 
 def test_two_silences_transfer(client):
@@ -98,6 +108,9 @@ def test_known_elder_reaches_the_queue_with_zero_keys(app, client):
     call = Call(client, from_number=elder)
     assert enqueued(call.root)
     assert call.root.find("Gather") is None
+    [entry] = app.extensions["ivr"].queue.entries()
+    assert entry.call_sid == call.sid and entry.priority == "elder"
+    assert entry.context["reason"] == "elder_direct"
 
 
 def test_unsigned_or_forged_requests_get_403_and_change_nothing(client, redis_client):
@@ -144,9 +157,7 @@ def test_a_retried_webhook_gets_the_same_answer_and_changes_nothing(app, client)
     retried_transfer = twiml(post_signed(client, gather_action(ET.fromstring(first)),
                                          call_params(call.sid, Digits="0")))
     assert enqueued(retried_transfer)
-    assert queued_sids(app).count(call.sid) in (0, 1)
-    if app.extensions["ivr"].extras.get("queue") is not None:
-        assert queued_sids(app).count(call.sid) == 1
+    assert queued_sids(app).count(call.sid) == 1
 
 
 def test_redis_down_still_enqueues_the_caller(tmp_path):
@@ -182,3 +193,45 @@ def test_dialect_choice_is_remembered_for_the_next_call(app, client):
 def test_healthz_reports_redis_and_config(client):
     body = client.get("/healthz").get_json()
     assert body["redis"] is True and body["config_version"]
+
+
+def test_hang_up_while_queued_leaves_the_queue(app, client):
+    call = Call(client)
+    call.press("0")
+    assert call.sid in queued_sids(app)
+    params = call_params(call.sid, CallStatus="completed", CallDuration="42")
+    assert post_signed(client, "/voice/status", params).status_code == 204
+    assert call.sid not in queued_sids(app)
+
+
+def test_queue_context_tells_the_agent_why(app, client):
+    call = Call(client, from_number="+8613912345600")
+    call.press("3")
+    call.press("2")  # insurance -> surrender and claims -> transfer
+    [entry] = app.extensions["ivr"].queue.entries()
+    ctx = entry.context
+    assert ctx["reason"] == "policy_service" and ctx["topic"] == "insurance"
+    assert ctx["menu_path"] == ["main", "insurance", "transfer:policy_service"]
+    assert ctx["caller_masked"] == "+86139******00"
+    assert "13912345600" not in str(ctx)
+
+
+def test_scam_warning_route_warns_and_puts_the_caller_first(app, client):
+    early = Call(client)
+    early.press("0")  # an ordinary caller already waiting
+    call = Call(client)
+    svc = app.extensions["ivr"]
+    record = svc.sessions.load(call.sid)
+    record.scam = {"category": "police_impersonation", "score": 3.0,
+                   "matched": ["安全账户"], "excerpt": "警察让我把钱转到安全账户"}
+    svc.sessions.save(record)
+    root = twiml(post_signed(client, "/voice/scam-warning", call_params(call.sid)))
+    assert enqueued(root)
+    said = [el.text for el in root if el.tag in ("Say", "Play")]
+    warning = svc.config.current.scam.warning("mandarin")
+    assert said[0] == warning or said[0] == "/audio/" + svc.voices.name_for(
+        warning, "mandarin", "elder")
+    entries = svc.queue.entries()
+    assert [e.call_sid for e in entries][0] == call.sid
+    assert entries[0].priority == "scam"
+    assert entries[0].context["scam"]["matched"] == ["安全账户"]
