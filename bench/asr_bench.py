@@ -298,6 +298,11 @@ def bench_chinese(pool: ModelPool, tmp: Path) -> None:
     grammar = load_grammar(REPO / "grammars" / "mandarin.yaml")
     matcher = IntentMatcher(grammar)
     phrases = grammar.vosk_phrases(list(grammar.intents))
+    try:
+        StreamRecognizer(model, phrases)
+    except ValueError as exc:
+        print(f"  intent accuracy not measured: {exc}")
+        return
     ok = total = 0
     for intent in grammar.intents:
         for text in grammar.phrases(intent)[:2]:
