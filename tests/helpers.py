@@ -22,7 +22,7 @@ def make_settings(tmp_path: Path, redis_url: str | None, **overrides) -> Setting
         root=REPO,
         config_dir=REPO / "config",
         grammars_dir=REPO / "grammars",
-        voices_dir=Path(__import__("os").environ.get("IVR_TEST_VOICES", REPO / "voices")),
+        voices_dir=REPO / "voices",
         var_dir=tmp_path / "var",
         redis_url=redis_url,
         twilio_account_sid=ACCOUNT,
