@@ -43,6 +43,7 @@ def run(bind: str, workers: int, threads: int) -> None:
         if not configured:
             log.info("no REDIS_URL: using the embedded Redis with data in %s/redis",
                      settings.var_dir)
+    render_ahead(settings.var_dir)
     IvrServer({
         "bind": bind,
         "workers": workers,
@@ -53,3 +54,16 @@ def run(bind: str, workers: int, threads: int) -> None:
         "accesslog": None,
         "loglevel": "info",
     }).run()
+
+
+def render_ahead(var_dir) -> None:
+    """Render missing prompts in a separate process, so start-up and calls never wait on it
+    (until a prompt's audio exists the TwiML says its text with <Say>)."""
+    import subprocess
+    import sys
+
+    var_dir.mkdir(parents=True, exist_ok=True)
+    logfile = open(var_dir / "render.log", "ab")  # noqa: SIM115 - owned by the child process
+    subprocess.Popen([sys.executable, "-m", "ivr", "render", "--workers", "1"],
+                     stdout=logfile, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    log.info("rendering missing prompts in the background (log: %s)", var_dir / "render.log")

@@ -23,8 +23,9 @@ from ivr.config.models import (
     TransferAction,
     text_for,
 )
+from ivr.speech.voice_config import MODES, next_slower
 
-VOICE_MODES = ("normal", "elder", "elder_slower")
+VOICE_MODES = MODES  # fastest to slowest
 HUMAN_INTENT = "human_agent"
 
 
@@ -204,12 +205,6 @@ def gather_timeout(cfg: FlowConfig, state: CallState) -> int:
     if state.elder:
         return max(cfg.elders.profile.gather_timeout_seconds, cfg.service.timeouts.gather_seconds)
     return cfg.service.timeouts.gather_seconds
-
-
-def next_slower(mode: str) -> str:
-    """normal -> elder -> elder_slower (the slowest stays)."""
-    i = VOICE_MODES.index(mode) if mode in VOICE_MODES else 0
-    return VOICE_MODES[min(i + 1, len(VOICE_MODES) - 1)]
 
 
 def _t(cfg: FlowConfig, phrase: str, state: CallState, dialect: str | None = None,

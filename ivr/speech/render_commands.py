@@ -22,23 +22,17 @@ PROFILES_FILE = "profiles.yaml"
 
 
 def menu_prompt_items(console: Console) -> list[tuple[str, str]]:
-    """The menu config's prompts via ``ivr.flow.prompts.all_prompt_texts(config)``, if present.
+    """Every sentence of the menu config (``ivr.flow.prompts``); invalid config stops here."""
+    from ivr.config.loader import load_config
+    from ivr.flow.prompts import all_prompt_texts
+    from ivr.settings import Settings
 
-    Imported lazily: the flow package is built separately and `ivr render` must still render
-    fragments and --text items without it."""
     try:
-        from ivr.config.loader import load_config
-        from ivr.flow.prompts import all_prompt_texts
-        from ivr.settings import Settings
-
-        config = load_config(Settings.from_env())
-        return list(all_prompt_texts(config))
-    except Exception as exc:  # noqa: BLE001 - any failure here means "no menu prompts"
-        console.print(
-            f"[yellow]Menu prompts unavailable ({type(exc).__name__}: {exc}); "
-            "rendering fragments and --text items only.[/yellow]"
-        )
-        return []
+        return list(all_prompt_texts(load_config(Settings.from_env())))
+    except ConfigError as exc:
+        for problem in exc.problems:
+            console.print(f"[red]{problem}[/red]", highlight=False)
+        sys.exit(2)
 
 
 def run_render(
