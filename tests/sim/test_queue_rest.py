@@ -73,6 +73,10 @@ def test_rest_call_update_redirects_live_call(fake_app, make_sim):
     fake_app.route("/voice/status", "<Response/>")
     call = sim.start_call(Caller())
     assert started.wait(5)
+    for _ in range(500):  # redirect while the caller is in the long pause
+        if call.log.first("pause"):
+            break
+        threading.Event().wait(0.01)
     control.redirect(call.sid, fake_app.base + "/voice/intent")
     assert call.done.wait(10)
     result = call.result
