@@ -86,15 +86,15 @@ class ScriptedCaller(Caller):
             call.schedule_hangup(self.hangup_after)
 
     def on_opportunity(self, call: SimCall, opp: Opportunity) -> None:
-        if not self.steps:
+        if opp.kind == "enqueue":  # the first queue step, even if input steps are left over
+            step = next((s for s in self.steps if s.when == "queue"), None)
+        elif opp.kind == "dial" or not self.steps or self.steps[0].when != "input":
             return
-        step = self.steps[0]
-        if opp.kind == "enqueue":
-            if step.when != "queue":
-                return
-        elif step.when != "input" or opp.kind == "dial":
+        else:
+            step = self.steps[0]
+        if step is None:
             return
-        self.steps.pop(0)
+        self.steps.remove(step)
         base = opp.start if step.barge_in or opp.kind != "gather" else (
             opp.start + opp.prompt_seconds)
         at = base + step.after

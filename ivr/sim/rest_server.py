@@ -15,7 +15,7 @@ from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, abort, jsonify, request
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from ivr.sim.control import Instruction
 
@@ -215,13 +215,21 @@ def _member_json(q: Queue, call_sid: str, acc: str) -> dict[str, Any]:
             "uri": f"/2010-04-01/Accounts/{acc}/Queues/{q.sid}/Members/{call_sid}.json"}
 
 
+class _QuietHandler(WSGIRequestHandler):
+    """Requests are kept in ``RestServer.requests``; no access log lines in the terminal."""
+
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
 class RestServer:
     """werkzeug server in a daemon thread; ``port=0`` picks a free port."""
 
     def __init__(self, sim: Simulator, host: str = "127.0.0.1", port: int = 0):
         self.requests: list[dict[str, Any]] = []
         self.app = build_app(sim, self.requests)
-        self.server = make_server(host, port, self.app, threaded=True)
+        self.server = make_server(host, port, self.app, threaded=True,
+                                  request_handler=_QuietHandler)
         self.host, self.port = host, self.server.server_port
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True,
                                         name="sim-rest")
