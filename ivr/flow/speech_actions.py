@@ -106,9 +106,11 @@ class SpeechActions:
             self.holder.current.service.dialects.default]
         match = matcher.match(text, self.allowed_intents(state.node, state.dialect))
         intent = match.intent or NOT_UNDERSTOOD
-        # debounce: one action per menu step, whichever utterance (or key) comes first
-        if not self.sessions.redis.set(f"ivr:{{call:{call_sid}}}:spoke:{state.step}", intent,
-                                       nx=True, ex=600):
+        # debounce: one action per menu step. "Not understood" has its own slot, so a fragment
+        # cut off by endpointing cannot use up the step before the real utterance arrives.
+        slot = "unknown" if intent == NOT_UNDERSTOOD else "intent"
+        if not self.sessions.redis.set(f"ivr:{{call:{call_sid}}}:spoke:{state.step}:{slot}",
+                                       intent, nx=True, ex=600):
             return
         if intent != NOT_UNDERSTOOD:
             metrics.SPEECH_INTENTS.labels(intent).inc()

@@ -43,7 +43,9 @@ _YW_FINALS = {
     "yuan": "van", "yun": "vn", "wu": "u", "wa": "ua", "wo": "uo", "wai": "uai", "wei": "ui",
     "wan": "uan", "wen": "un", "wang": "uang", "weng": "ueng",
 }
-_TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[a-z]+|[0-9]")
+# A Hangul syllable block is one spoken syllable, like a Han character: grammars may carry
+# phrases in it (the real-engine tests use the Korean Vosk model, the one on PyPI).
+_TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[\uac00-\ud7a3]|[a-z]+|[0-9]")
 _SPACE_PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
 
 
@@ -71,7 +73,8 @@ def char_syllable(ch: str) -> str:
 
 
 def tokens(cleaned: str) -> list[Token]:
-    """Syllable tokens of an already cleaned text: one per Han char, ASCII word or digit.
+    """Syllable tokens of an already cleaned text: one per Han char, Hangul block, ASCII word
+    or digit.
 
     Other scripts (kana, symbols) are skipped, never guessed.
     """

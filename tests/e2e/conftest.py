@@ -1,0 +1,77 @@
+"""End to end: the real app on a real HTTP/WebSocket server, driven by the Twilio stand-in.
+
+The app's Twilio REST base URL points at the stand-in's REST server, so speech and agent actions
+(call redirects, dequeues) go through the same HTTP calls they would make to Twilio.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+from werkzeug.serving import make_server
+
+from ivr.app import create_app
+from ivr.sim.config import SimConfig
+from ivr.sim.simulator import Simulator
+from tests.conftest import free_port
+from tests.helpers import ACCOUNT, REPO, TOKEN, make_settings
+
+
+@dataclass
+class Stack:
+    app: object
+    sim: Simulator
+    base: str
+
+    @property
+    def svc(self):
+        return self.app.extensions["ivr"]
+
+
+def copy_config(tmp_path: Path) -> Path:
+    """A private copy of config/, grammars/ and voices/ (the rendered cache is shared by link)."""
+    root = tmp_path / "root"
+    for name in ("config", "grammars"):
+        shutil.copytree(REPO / name, root / name)
+    (root / "voices").mkdir(parents=True)
+    shutil.copy(REPO / "voices" / "profiles.yaml", root / "voices" / "profiles.yaml")
+    cache = REPO / "voices" / "cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    (root / "voices" / "cache").symlink_to(cache)
+    return root
+
+
+def edit_yaml(path: Path, change) -> None:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def start_stack(tmp_path: Path, redis_url: str, root: Path, speech=False) -> tuple[Stack, object]:
+    sim = Simulator(SimConfig(auth_token=TOKEN, account_sid=ACCOUNT, speed=1000.0), rest_port=0)
+    settings = make_settings(tmp_path, redis_url, root=root, config_dir=root / "config",
+                             grammars_dir=root / "grammars", voices_dir=root / "voices",
+                             twilio_api_base=sim.rest_base)
+    app = create_app(settings, speech=speech)
+    port = free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    sim.config.app_base = f"http://127.0.0.1:{port}"
+    return Stack(app, sim, sim.config.app_base), server
+
+
+@pytest.fixture
+def stack(tmp_path, redis_server, redis_client):
+    root = copy_config(tmp_path)
+    st, server = start_stack(tmp_path, redis_server.url, root, speech=False)
+    yield st
+    st.sim.close()
+    server.shutdown()
+
+
+from tests.speech.conftest import ko_model_dir, speech_pool  # noqa: E402, F401  (shared fixtures)

@@ -1,0 +1,67 @@
+"""Speech end to end with the real Vosk engine (the Korean model from PyPI, see
+../shared/models/README.md): the caller's audio goes from the stand-in over a real Media Streams
+WebSocket to the app, is recognised with the menu's grammar, matched to an intent, and the app
+redirects the live call through the (stand-in's) Twilio REST API."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import wave
+
+import pytest
+
+from ivr.sim.scenario import Scenario, run_scenario
+from tests.e2e.conftest import copy_config, edit_yaml, start_stack
+
+pytestmark = pytest.mark.slow
+
+
+def korean_clip(folder, text: str):
+    """espeak-ng Korean speech as a 16 kHz WAV with silence around it (for endpointing)."""
+    if not shutil.which("espeak-ng"):
+        pytest.skip("espeak-ng is not installed")
+    raw = folder / "raw.wav"
+    subprocess.run(["espeak-ng", "-v", "ko", "-w", str(raw), text], check=True)
+    with wave.open(str(raw)) as w:
+        rate, width, frames = w.getframerate(), w.getsampwidth(), w.readframes(w.getnframes())
+    out = folder / "clip.wav"
+    with wave.open(str(out), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(width)
+        w.setframerate(rate)
+        w.writeframes(b"\0" * (width * rate // 2) + frames + b"\0" * (width * rate))
+    return out
+
+
+@pytest.fixture
+def speech_stack(tmp_path, redis_server, redis_client, ko_model_dir, speech_pool):
+    root = copy_config(tmp_path)
+
+    def add_korean(grammar):
+        grammar["intents"]["human_agent"].append("상담원 연결")
+        grammar["intents"]["balance"].append("잔액 조회")
+
+    edit_yaml(root / "grammars" / "mandarin.yaml", add_korean)
+    edit_yaml(root / "config" / "ivr.yaml", lambda d: d["speech"].update(
+        models={"mandarin": str(ko_model_dir)}, free_form_for_scam=False))
+    st, server = start_stack(tmp_path, redis_server.url, root, speech=True)
+    assert st.svc.speech is not None and st.svc.speech.enabled
+    yield st
+    st.sim.close()
+    server.shutdown()
+
+
+def test_spoken_choice_redirects_the_live_call(speech_stack, tmp_path):
+    clip = korean_clip(tmp_path, "잔액 조회")
+    speech_stack.sim.config.speed = 1.0  # audio at the pace of a phone line
+    report = run_scenario(speech_stack.sim, Scenario.from_dict({
+        "name": "speech", "caller": "+8613900007777", "hangup_after": 10,
+        "steps": [{"say": str(clip), "barge_in": True, "after": 1}],
+    }))
+    sid = report.result.call_sid
+    rest = [r for r in speech_stack.sim.rest.requests if sid in r.get("path", "")]
+    redirects = [r for r in rest if "intent=balance" in str(r)]
+    assert redirects, (rest, report.result.errors)
+    state = speech_stack.svc.sessions.load(sid).state
+    assert state.node == "account" and state.path[:2] == ("main", "account")
