@@ -106,6 +106,7 @@ class SpeechActions:
             self.holder.current.service.dialects.default]
         match = matcher.match(text, self.allowed_intents(state.node, state.dialect))
         intent = match.intent or NOT_UNDERSTOOD
+        log.debug("call %s heard %r -> %s (%s)", call_sid, text, intent, match.reason)
         # debounce: one action per menu step. "Not understood" has its own slot, so a fragment
         # cut off by endpointing cannot use up the step before the real utterance arrives.
         slot = "unknown" if intent == NOT_UNDERSTOOD else "intent"

@@ -30,7 +30,7 @@ def korean_clip(folder, text: str):
         w.setnchannels(1)
         w.setsampwidth(width)
         w.setframerate(rate)
-        w.writeframes(b"\0" * (width * rate // 2) + frames + b"\0" * (width * rate))
+        w.writeframes(b"\0" * (width * rate * 3 // 2) + frames + b"\0" * (width * rate))
     return out
 
 
@@ -57,7 +57,7 @@ def test_spoken_choice_redirects_the_live_call(speech_stack, tmp_path):
     speech_stack.sim.config.speed = 1.0  # audio at the pace of a phone line
     report = run_scenario(speech_stack.sim, Scenario.from_dict({
         "name": "speech", "caller": "+8613900007777", "hangup_after": 10,
-        "steps": [{"say": str(clip), "barge_in": True, "after": 1}],
+        "steps": [{"say": str(clip), "barge_in": True, "after": 2}],
     }))
     sid = report.result.call_sid
     rest = [r for r in speech_stack.sim.rest.requests if sid in r.get("path", "")]
