@@ -235,3 +235,30 @@ def test_scam_warning_route_warns_and_puts_the_caller_first(app, client):
     assert [e.call_sid for e in entries][0] == call.sid
     assert entries[0].priority == "scam"
     assert entries[0].context["scam"]["matched"] == ["安全账户"]
+
+
+def test_star_repeats_and_hash_slows_what_the_next_twiml_plays(app, client):
+    voices = app.extensions["ivr"].voices
+
+    def heard(root):
+        return [el.text for el in root.find("Gather")]
+
+    def expect(sentence, mode):
+        return {sentence, "/audio/" + voices.name_for(sentence, "mandarin", mode)}
+
+    call = Call(client, from_number="+8613700000009")
+    menu = call.press("1")
+    again = call.press("*")
+    assert heard(again) == heard(menu)
+    slower = call.press("#")
+    flow = app.extensions["ivr"].flow
+    state = app.extensions["ivr"].sessions.load(call.sid).state
+    assert state.voice_mode == "elder"
+    from ivr.flow.engine import menu_prompt
+
+    sentences = menu_prompt(flow.cfg, state).sentences
+    for el_text, sentence in zip(heard(slower), sentences, strict=True):
+        assert el_text in expect(sentence, "elder")
+    # the slower voice is remembered for this caller's next call
+    nxt = Call(client, from_number="+8613700000009")
+    assert app.extensions["ivr"].sessions.load(nxt.sid).state.voice_mode == "elder"
