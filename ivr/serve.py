@@ -26,7 +26,7 @@ class IvrServer(BaseApplication):
         from ivr.app import create_app
 
         # A worker restarted while an admin's file is broken keeps the last good config.
-        return create_app(allow_last_good=True, watch_config=True)
+        return create_app(allow_last_good=True, watch_config=True, background=True)
 
 
 def run(bind: str, workers: int, threads: int) -> None:

@@ -33,6 +33,9 @@ class TwilioSettings(Strict):
     api_base: str = "https://api.twilio.com"
     queue_name: str = "hotline"
     caller_id: str = Field("+10000000000", description="Number that places call-backs")
+    rest_timeout_seconds: float = Field(
+        5.0, gt=0, le=30, description="connect and read timeout of every Twilio REST call"
+    )
 
 
 class Keys(Strict):

@@ -34,6 +34,7 @@ from ivr.routing.caller_watch import caller_key
 
 log = logging.getLogger(__name__)
 
+SPEECH_STREAM_NAME = "ivr-speech"  # stopped by name when the caller is bridged to an agent
 INCOMING_STEP = -1  # reply slot of /voice/incoming (menu steps count from 0)
 
 
@@ -96,16 +97,26 @@ class CallFlow:
                      outcome.state.dialect, outcome.state.elder)
             return self._answer(record, outcome, INCOMING_STEP, ws_base)
 
-    def menu_input(self, call_sid: str, step: int, digits: str | None, intent: str | None,
-                   ws_base: str) -> str:
-        """A key (or silence, or a spoken intent via REST redirect) at menu step ``step``."""
+    def menu_input(self, call_sid: str, step: int | None, digits: str | None,
+                   intent: str | None, ws_base: str, from_number: str = "") -> str:
+        """A key (or silence, or a spoken intent via REST redirect) at menu step ``step``.
+
+        ``step`` None (absent or unparsable) means "where the caller is now". A lost session is
+        rebuilt from the request, so the key still counts (0 still reaches a person).
+        """
         with self.sessions.locked(call_sid):
-            cached = self.sessions.reply(call_sid, step)
-            if cached:
-                return cached
+            if step is not None:
+                cached = self.sessions.reply(call_sid, step)
+                if cached:
+                    return cached
             record = self.sessions.load(call_sid)
             if record is None:
-                raise LookupError(f"no session for call {call_sid}")
+                record, start = self._rebuild(call_sid, from_number)
+                if isinstance(start.decision, Transfer):  # a known elder: straight to a person
+                    return self._answer(record, start, None, ws_base)
+                step = record.state.step
+            if step is None:
+                step = record.state.step
             if step != record.state.step:
                 # A late or out-of-order request: repeat where the caller is, change nothing.
                 return self._render(record, Outcome(record.state, self._current(record)),
@@ -117,32 +128,66 @@ class CallFlow:
 
     def call_ended(self, call_sid: str, status: str, duration: str | None) -> None:
         """Status callback: the caller is gone; take them out of the queue."""
-        record = self.sessions.load(call_sid)
         if self.queue is not None:
             on_completed = getattr(self.queue, "on_call_completed", None)
             if on_completed is not None:
                 on_completed(call_sid)
             else:
                 self.queue.remove(call_sid)
-        if record is not None:
+
+        def mark_left(record: CallRecord) -> None:
             record.state = replace(record.state, left=True)
-            self.sessions.save(record)
+
+        self.sessions.update(call_sid, mark_left)
         log.info("call %s ended: %s after %ss", call_sid, status, duration or "?")
 
     def failsafe(self) -> str:
-        """TwiML that needs neither Redis nor audio: a human, always."""
+        """TwiML that needs neither Redis nor audio: a human, always.
+
+        The ``<Enqueue>`` carries our wait and exit URLs, so once Redis answers again the wait
+        poll puts the caller in front of the agents (``ensure_queued``).
+        """
         c = self.holder.current
         sentence = text_for(c.menus.phrases.failsafe, c.service.dialects.default)
-        return twiml.failsafe(sentence, c.service.twilio.queue_name, c.service.failsafe.dial)
+        return twiml.failsafe(sentence, c.service.twilio.queue_name, c.service.failsafe.dial,
+                              self.urls.wait, self.urls.queue_exit)
+
+    def ensure_queued(self, call_sid: str, from_number: str = "") -> bool:
+        """A caller is in Twilio's queue (wait poll, reconciler): make sure agents see them.
+
+        Re-creates a missing Redis entry from the session, or from the request when the session
+        is gone too (e.g. the caller was queued by the failsafe during a Redis outage). True when
+        an entry was created.
+        """
+        if self.queue is None or self.queue.get(call_sid) is not None:
+            return False
+        with self.sessions.locked(call_sid):
+            if self.queue.get(call_sid) is not None:
+                return False
+            record = self.sessions.load(call_sid)
+            if record is None:
+                record, _ = self._rebuild(call_sid, from_number)
+            elif record.state.left or record.bridged:
+                return False  # hung up or with an agent: a late poll must not bring a ghost
+            reason = record.state.transfer_reason or "recovered"
+            record.state = replace(record.state, transferred=True, transfer_reason=reason)
+            created = self._enqueue(record, Transfer(reason=reason), None)
+            self.sessions.save(record)
+        if created:
+            metrics.RECOVERED.labels("wait").inc()
+            log.warning("call %s was in Twilio's queue without a Redis entry; re-created",
+                        call_sid)
+        return created
 
     def transfer_now(self, call_sid: str, reason: str, ws_base: str,
                      before: tuple[str, ...] = (), priority: str | None = None,
-                     context: dict[str, Any] | None = None, slow: bool = False) -> str:
+                     context: dict[str, Any] | None = None, slow: bool = False,
+                     from_number: str = "") -> str:
         """Put a live call in the human queue from outside the menu (speech, scam warning)."""
         with self.sessions.locked(call_sid):
             record = self.sessions.load(call_sid)
             if record is None:
-                raise LookupError(f"no session for call {call_sid}")
+                record, _ = self._rebuild(call_sid, from_number)
             if context:
                 record.scam = context.get("scam", record.scam)
             state = replace(record.state, step=record.state.step + 1, transferred=True,
@@ -154,6 +199,30 @@ class CallFlow:
                                       cfg.service.dialects.default),)
             outcome = Outcome(state, Transfer(sentences=said, reason=reason))
             return self._answer(record, outcome, None, ws_base, priority=priority)
+
+    def _rebuild(self, call_sid: str, from_number: str) -> tuple[CallRecord, Outcome]:
+        """A call whose session is gone (TTL, Redis restart, failsafe): start it again from what
+        the request tells (CallSid, caller number), without the greeting."""
+        cfg = self.cfg
+        key = caller_key(from_number, self.secret)
+        try:
+            prefs = self.sessions.preferences(key) if from_number else {}
+        except Exception:  # memory is a nicety; a rebuilt call must not fail on it
+            prefs = {}
+        info = CallerInfo(
+            known_elder=bool(from_number) and self.is_known_elder(from_number),
+            remembered_dialect=prefs.get("dialect"),
+            remembered_voice_mode=prefs.get("voice_mode"),
+            prefix_dialect=dialect_for_number(cfg, from_number),
+        )
+        outcome = start_call(cfg, info)
+        record = CallRecord(state=outcome.state, call_sid=call_sid, caller_key=key,
+                            caller_masked=mask_number(from_number), from_number=from_number,
+                            rebuilt=True)
+        log.warning("call %s had no session; rebuilt from the request (caller %s)", call_sid,
+                    record.caller_masked)
+        metrics.RECOVERED.labels("session").inc()
+        return record, outcome
 
     # ------------------------------------------------------------------ helpers
     def is_known_elder(self, number: str) -> bool:
@@ -205,6 +274,7 @@ class CallFlow:
             stream = twiml.StreamSpec(
                 url=ws_base.rstrip("/") + self.urls.media_path,
                 parameters={"dialect": state.dialect},
+                name=SPEECH_STREAM_NAME,
             )
             record.stream_started = True
         if isinstance(decision, Prompt):
@@ -219,14 +289,14 @@ class CallFlow:
             return twiml.goodbye(decision.sentences, voice)
         raise TypeError(decision)  # pragma: no cover
 
-    def _enqueue(self, record: CallRecord, decision: Transfer, priority: str | None) -> None:
+    def _enqueue(self, record: CallRecord, decision: Transfer, priority: str | None) -> bool:
         state = record.state
         prio = priority or ("scam" if record.scam else "elder" if state.elder else "normal")
         metrics.TRANSFERS.labels(decision.reason).inc()
         log.info("call %s to the human queue: reason=%s priority=%s", record.call_sid,
                  decision.reason, prio)
         if self.queue is None:
-            return
+            return False
         from ivr.routing.queue import QueueEntry
 
         default = self.holder.current.service.dialects.default
@@ -247,5 +317,8 @@ class CallFlow:
         entry = QueueEntry(call_sid=record.call_sid, priority=prio,
                            skill=state.dialect if state.dialect != default else None,
                            enqueued_at=time.time(), context=context)
-        if not self.queue.enqueue(entry) and priority:
+        if self.queue.enqueue(entry):
+            return True
+        if priority:
             self.queue.raise_priority(record.call_sid, priority, context)
+        return False

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -25,6 +25,14 @@ def session_key(call_sid: str) -> str:
 
 def reply_key(call_sid: str, step: int) -> str:
     return f"ivr:{{call:{call_sid}}}:reply:{step}"
+
+
+def lock_key(call_sid: str) -> str:
+    return f"ivr:{{call:{call_sid}}}:lock"
+
+
+LOCK_TTL_SECONDS = 2.0  # longest a dead worker can hold a call's lock
+LOCK_WAIT_SECONDS = 5.0  # well inside Twilio's 15 s webhook timeout
 
 
 def prefs_key(caller: str) -> str:
@@ -44,6 +52,8 @@ class CallRecord:
     stream_started: bool = False
     scam: dict[str, Any] | None = None
     flags: list[str] = field(default_factory=list)
+    bridged: bool = False  # an agent has the caller: speech only annotates from now on
+    rebuilt: bool = False  # the session was lost and rebuilt from a later webhook
 
     def to_json(self) -> str:
         data = asdict(self.state)
@@ -56,7 +66,8 @@ class CallRecord:
         data = json.loads(raw)
         meta = data.pop("meta")
         data["path"] = tuple(data.get("path", ()))
-        return cls(state=CallState(**data), **meta)
+        known = set(cls.__dataclass_fields__)
+        return cls(state=CallState(**data), **{k: v for k, v in meta.items() if k in known})
 
 
 class SessionStore:
@@ -85,10 +96,15 @@ class SessionStore:
         return self.redis.get(reply_key(call_sid, step))
 
     @contextlib.contextmanager
-    def locked(self, call_sid: str, timeout: float = 10.0) -> Iterator[None]:
-        """Serialise webhooks of one call (a retry racing the original)."""
-        lock = self.redis.lock(f"ivr:{{call:{call_sid}}}:lock", timeout=timeout,
-                               blocking_timeout=timeout)
+    def locked(self, call_sid: str, ttl: float = LOCK_TTL_SECONDS,
+               wait: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
+        """Serialise every write to one call's session (webhooks, speech, status callbacks).
+
+        The lock expires after ``ttl`` seconds, so a worker killed while holding it delays the
+        call's next webhook by at most that long; handlers finish in milliseconds.
+        """
+        lock = self.redis.lock(lock_key(call_sid), timeout=ttl, blocking_timeout=wait,
+                               sleep=0.01)
         if not lock.acquire():
             raise TimeoutError(f"call {call_sid} is locked")
         try:
@@ -96,6 +112,20 @@ class SessionStore:
         finally:
             with contextlib.suppress(redis.exceptions.LockError):
                 lock.release()
+
+    def update(self, call_sid: str,
+               change: Callable[[CallRecord], bool | None]) -> CallRecord | None:
+        """Load, change and save a call's record under its lock (None when there is none).
+
+        ``change`` returns False to leave the stored record as it was.
+        """
+        with self.locked(call_sid):
+            record = self.load(call_sid)
+            if record is None:
+                return None
+            if change(record) is not False:
+                self.save(record)
+            return record
 
     def preferences(self, caller: str) -> dict[str, str]:
         if not self.memory_enabled:

@@ -143,20 +143,30 @@ class SpeechActions:
         if not self.sessions.redis.set(f"ivr:{{call:{call_sid}}}:scam-warned", "1", nx=True,
                                        ex=self.holder.current.service.retention.session_ttl_seconds):
             return  # one warning per call
-        record = self.sessions.load(call_sid)
+        excerpt = " / ".join([*heard, text if not final else ""]).strip(" /")[-200:]
+        scam = {"category": result.category, "score": round(result.score, 3),
+                "matched": list(result.matched), "excerpt": excerpt}
+
+        def note(record: Any) -> None:
+            record.scam = scam
+
+        record = self.sessions.update(call_sid, note)  # under the call's lock
         if record is None:
             return
-        excerpt = " / ".join([*heard, text if not final else ""]).strip(" /")[-200:]
-        record.scam = {"category": result.category, "score": round(result.score, 3),
-                       "matched": list(result.matched), "excerpt": excerpt}
-        self.sessions.save(record)
         metrics.SCAM_INTERCEPTIONS.labels(result.category or "unknown").inc()
         if self.audit is not None:
             self.audit.record(call_sid, record.caller_masked, result.category or "unknown",
                               list(result.matched), result.score, excerpt)
-        if self.queue is not None and self.queue.get(call_sid) is not None:
-            self.queue.raise_priority(call_sid, "scam", {"scam": record.scam,
+        entry = self.queue.get(call_sid) if self.queue is not None else None
+        if entry is not None:
+            self.queue.raise_priority(call_sid, "scam", {"scam": scam,
                                                          "transcript_excerpt": excerpt})
+        if record.bridged or (entry is not None and entry.state != "waiting"):
+            # An agent holds this caller (maybe talking to them right now): the warning is for
+            # the agent's screen; never pull the call away from them.
+            log.info("call %s: scam phrase while with an agent; context annotated only",
+                     call_sid)
+            return
         self.calls.redirect(call_sid, f"{self.base_url()}/voice/scam-warning")
 
     def _keep_transcript(self, call_sid: str, text: str) -> None:

@@ -28,6 +28,7 @@ class StreamSpec:
 
     url: str
     parameters: dict[str, str]
+    name: str | None = None  # lets a later <Stop><Stream name=...> end it (caller bridged)
 
 
 def say_all(parent: VoiceResponse | Gather, sentences: Iterable[str], voice: Voice) -> None:
@@ -43,7 +44,8 @@ def _start_stream(resp: VoiceResponse, stream: StreamSpec | None) -> None:
     if stream is None:
         return
     start = Start()
-    st = start.stream(url=stream.url, track="inbound_track")
+    extra = {"name": stream.name} if stream.name else {}
+    st = start.stream(url=stream.url, track="inbound_track", **extra)
     for name, value in stream.parameters.items():
         st.parameter(name=name, value=value)
     resp.append(start)
@@ -85,12 +87,31 @@ def goodbye(sentences: Iterable[str], voice: Voice) -> str:
     return str(resp)
 
 
-def failsafe(sentence: str, queue_name: str, dial: str | None) -> str:
-    """Needs nothing but memory: no Redis, no audio cache. Always ends with a human."""
+def failsafe(sentence: str, queue_name: str, dial: str | None, wait_url: str | None = None,
+             action: str | None = None) -> str:
+    """Needs nothing but memory: no Redis, no audio cache. Always ends with a human.
+
+    ``dial`` (a staffed number) is the production setting. Otherwise the caller joins Twilio's
+    queue WITH our wait and exit URLs, so the wait poll registers them for the agents once Redis
+    is back (a bare ``<Enqueue>`` would hold them where no agent can reach them).
+    """
     resp = VoiceResponse()
     resp.say(sentence, language=SAY_LANGUAGE)
     if dial:
         resp.dial(dial)
-    else:
-        resp.enqueue(queue_name)
+        return str(resp)
+    kwargs = {}
+    if wait_url:
+        kwargs.update(wait_url=wait_url, wait_url_method="POST")
+    if action:
+        kwargs.update(action=action, method="POST")
+    resp.enqueue(queue_name, **kwargs)
+    return str(resp)
+
+
+def hold(sentence: str, seconds: int) -> str:
+    """A waitUrl document that needs nothing but memory: a sentence, then hold."""
+    resp = VoiceResponse()
+    resp.say(sentence, language=SAY_LANGUAGE)
+    resp.pause(length=max(1, int(seconds)))
     return str(resp)

@@ -78,6 +78,14 @@ class QueueRules(BaseModel):
     hold_announcement_interval_seconds: float = Field(30, ge=5, le=600)
     average_handling_seconds: float = Field(240, gt=0, description="estimate before any data")
     hold_music_url: str | None = None
+    reconcile_interval_seconds: float = Field(
+        30, ge=1, le=3600, description="how often Twilio's queue and Redis are compared"
+    )
+    ghost_after_intervals: float = Field(
+        3, ge=2, le=100,
+        description="a waiting entry whose wait poll stopped for this many hold intervals and "
+        "who is not in Twilio's queue is closed as abandoned",
+    )
 
     def policy(self) -> QueuePolicy:
         """The pure ordering policy (ivr.routing.rules) these rules imply."""

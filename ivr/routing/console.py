@@ -11,6 +11,7 @@ import logging
 import time
 from typing import Any
 
+import redis
 from flask import (
     Blueprint,
     Response,
@@ -49,6 +50,9 @@ DISPOSITIONS = {  # id (stored, API) -> label on the console
     "follow_up": "需跟进", "no_answer": "未接通", "other": "其他",
 }
 QUEUE_LIST_LIMIT = 100
+NOT_QUEUED_MESSAGE = "来电者尚未进入排队（还在听提示），已保留原位，请稍后再接。"
+DISPATCH_MESSAGE = "电话系统暂时不可用，来电者保留原来的排队位置，请稍后再试。"
+STORE_DOWN_MESSAGE = "排队系统暂时不可用，请稍后再试。"
 
 
 @bp.record_once
@@ -91,6 +95,14 @@ def _authenticate() -> Response | None:
     if agent_id:
         g.agent = get_services().config.current.agents.agent(agent_id)
     return None
+
+
+@bp.errorhandler(redis.exceptions.RedisError)
+@bp.errorhandler(TimeoutError)
+def _store_down(exc: Exception) -> Response:
+    """Redis down: the API answers JSON 503 (callers still reach a human via the failsafe)."""
+    log.error("agent console %s failed: %s: %s", request.path, type(exc).__name__, exc)
+    return _json_error(503, STORE_DOWN_MESSAGE, reason="store")
 
 
 @bp.after_request
@@ -197,8 +209,10 @@ def api_accept() -> Response:
         entry = holding.connect_next(agent)
     except AgentBusy as busy:
         return _json_error(409, "finish your current caller first", call_sid=busy.call_sid)
-    except holding.DispatchError:
-        return _json_error(503, "telephony unavailable; the caller keeps their place")
+    except holding.DispatchError as exc:
+        if exc.reason == "not_queued":
+            return _json_error(409, NOT_QUEUED_MESSAGE, reason=exc.reason)
+        return _json_error(503, DISPATCH_MESSAGE, reason=exc.reason)
     if entry is not None:
         log.info("agent %s accepted %s (%s)", agent.id, entry.call_sid, entry.priority)
     return jsonify({"entry": entry.public() if entry else None})

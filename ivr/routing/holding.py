@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -17,13 +18,15 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, request, url_for
 from twilio.base.exceptions import TwilioRestException
-from twilio.twiml.voice_response import Gather, VoiceResponse
+from twilio.twiml.voice_response import Gather, Stop, VoiceResponse
 
 from ivr import metrics
 from ivr.routing.agents_config import Agent, AgentsConfig, QueueRules
 from ivr.routing.outcomes import Outcomes
 from ivr.routing.queue import CallQueue, QueueEntry
 from ivr.services import Services, get_services
+from ivr.telephony.failsafe import install_failsafe
+from ivr.telephony.rest import ENDED_STATUSES, classify
 from ivr.telephony.webhook_auth import signed
 
 log = logging.getLogger(__name__)
@@ -31,8 +34,14 @@ log = logging.getLogger(__name__)
 bp = Blueprint("holding", __name__)
 
 DEFAULT_DIALECT, DEFAULT_MODE = "mandarin", "elder"
+CALL_SID_RE = re.compile(r"CA[0-9a-fA-F]{32}")
 SAY_LANGUAGE = {"cantonese": "zh-HK"}  # everything else: zh-CN
 MAX_ENQUEUE_RETRIES = 2
+NOT_QUEUED_RETRY_SECONDS = 3.0  # a 404 while the caller still hears the transfer sentence
+NOT_QUEUED_RETRY_PAUSE = 0.5
+STALE_ASSIGNMENT_SECONDS = 20.0  # an "accepted" caller still polling wait was never dequeued
+SPEECH_STREAM_NAME = "ivr-speech"  # the flow's <Start><Stream name=...>
+NUMBER_RE = re.compile(r"[0-9]{1,9}(\.[0-9]{1,6})?")
 
 # Sentences per dialect (Mandarin is the fallback; Sichuanese callers read Mandarin text fine).
 TEXT: dict[str, dict[str, str]] = {
@@ -169,6 +178,42 @@ def add_enqueue(resp: VoiceResponse, svc: Services | None = None) -> None:
     )
 
 
+def _failsafe_answer() -> Response:
+    """What each queue route answers when it fails (Redis down...): the caller keeps a human."""
+    svc = get_services()
+    if request.endpoint in ("holding.wait", "holding.callback_choice"):
+        # still inside <Enqueue>: only wait verbs are allowed; keep holding, poll again soon
+        interval = int(queue_rules(svc).hold_announcement_interval_seconds)
+        resp = VoiceResponse()
+        resp.say(text("waiting", DEFAULT_DIALECT), language="zh-CN")
+        resp.pause(length=max(5, interval))
+        return twiml(resp)
+    if request.endpoint == "holding.callback_status":
+        return Response("", status=204)
+    if request.endpoint == "holding.queue_exit" and request.form.get("QueueResult") in (
+            "hangup", "bridged", "redirected", "bridging-in-process"):
+        return twiml(VoiceResponse())  # nobody is listening to this answer
+    flow = svc.extras.get("flow")
+    if flow is not None:
+        return Response(flow.failsafe(), mimetype="text/xml")
+    resp = VoiceResponse()
+    resp.say(text("connecting", DEFAULT_DIALECT), language="zh-CN")
+    dial = getattr(getattr(svc.config.current.service, "failsafe", None), "dial", None)
+    if dial:
+        resp.dial(dial)
+    else:
+        add_enqueue(resp, svc)
+    return twiml(resp)
+
+
+install_failsafe(bp, _failsafe_answer)
+
+
+def queue_time(raw: str | None) -> float | None:
+    """Twilio's QueueTime; anything unparsable is treated as absent."""
+    return float(raw) if raw and NUMBER_RE.fullmatch(raw) else None
+
+
 # -- routes --
 @bp.post("/voice/wait")
 @signed
@@ -176,10 +221,11 @@ def wait() -> Response:
     """Enqueue waitUrl: position from OUR queue and an estimate, slowly; call-back offer."""
     svc = get_services()
     sid = request.form.get("CallSid", "")
-    dialect, mode = session_voice(sid, svc)
+    caller = request.form.get("From", "")
     rules = queue_rules(svc)
     q = call_queue(svc)
-    entry = q.get(sid)
+    entry = _heal_entry(svc, q, sid, caller, rules)
+    dialect, mode = session_voice(sid, svc)
     position = q.position(sid)
     resp = VoiceResponse()
     if position:
@@ -189,8 +235,7 @@ def wait() -> Response:
     else:
         parts = [text("waiting", dialect)]
     speak(resp, parts, dialect, mode)
-    caller = request.form.get("From", "")
-    waited = entry.waited() if entry else float(request.form.get("QueueTime") or 0)
+    waited = entry.waited() if entry else (queue_time(request.form.get("QueueTime")) or 0.0)
     if (entry is not None and entry.state == "waiting" and not entry.callback
             and caller.startswith("+") and waited >= rules.callback_offer_after_seconds):
         gather = Gather(input="dtmf", num_digits=1, timeout=8, method="POST",
@@ -258,6 +303,28 @@ def queue_exit() -> Response:
     return twiml(resp)
 
 
+def _heal_entry(svc: Services, q: CallQueue, sid: str, caller: str,
+                rules: QueueRules) -> QueueEntry | None:
+    """The caller is in Twilio's queue right now (this is their wait poll), so agents must be
+    able to reach them: re-create a missing entry, requeue an acceptance whose dequeue never
+    reached them, and note the poll (the reconciler closes entries whose polls stopped)."""
+    entry = q.get(sid)
+    flow = svc.extras.get("flow")
+    if entry is None and flow is not None and CALL_SID_RE.fullmatch(sid):
+        flow.ensure_queued(sid, caller)
+        entry = q.get(sid)
+    if (entry is not None and entry.state == "assigned" and entry.accepted_at is not None
+            and time.time() - entry.accepted_at > STALE_ASSIGNMENT_SECONDS
+            and entry.status in ("accepted", "dequeued")):
+        log.warning("call %s accepted by %s %.0f s ago but still waiting; requeued", sid,
+                    entry.agent, time.time() - entry.accepted_at)
+        q.requeue(sid)
+        entry = q.get(sid)
+    if entry is not None:
+        q.annotate(sid, polled_at=repr(time.time()))
+    return entry
+
+
 def _abandon(q: CallQueue, sid: str, reason: str) -> None:
     _, removed = q.remove(sid)
     if removed is not None:
@@ -290,6 +357,11 @@ def bridge() -> Response:
     priority = entry.priority if entry else "normal"
     q.annotate(caller_sid, status="connecting")
     outcomes(svc).answered(caller_sid, agent.id, priority)
+    if not is_callback and _mark_bridged(svc, caller_sid):
+        # the agent talks to the caller now: no more listening for menu words or scam phrases
+        stop = Stop()
+        stop.stream(name=SPEECH_STREAM_NAME)
+        resp.append(stop)
     speak(resp, [text("callback_greeting" if is_callback else "connecting", dialect)],
           dialect, mode)
     params = {"agent": agent.id, **({"entry": caller_sid} if is_callback else {})}
@@ -300,6 +372,22 @@ def bridge() -> Response:
     else:
         dial.number(agent.endpoint_target)
     return twiml(resp)
+
+
+def _mark_bridged(svc: Services, call_sid: str) -> bool:
+    """Note in the call's session that an agent has them; True if a speech stream was started."""
+    sessions = svc.extras.get("sessions")
+    if sessions is None:
+        return False
+
+    def mark(record) -> bool:
+        if record.bridged:
+            return False
+        record.bridged = True
+        return True
+
+    record = sessions.update(call_sid, mark)
+    return bool(record is not None and record.stream_started)
 
 
 @bp.post("/voice/bridge-done")
@@ -347,16 +435,30 @@ def callback_status() -> Response:
 
 # -- used by the console / API and by the flow's status callback --
 class DispatchError(Exception):
-    """Twilio could not be reached; the caller was put back in their place. Try again."""
+    """Twilio could not take the caller; they were put back in their place. Try again.
+
+    ``reason``: not_queued (the caller is not in Twilio's queue yet, e.g. still hearing the
+    transfer sentence), auth, rate, server, client or timeout (see ``telephony.rest.classify``).
+    """
+
+    def __init__(self, message: str, reason: str = "server"):
+        super().__init__(message)
+        self.reason = reason
+
+
+class CallerGone(Exception):
+    """Twilio says the call has ended: the entry is closed as abandoned."""
 
 
 _queue_sids: dict[tuple[int, str], str] = {}
 
 
-def twilio_queue_sid(svc: Services) -> str | None:
+def twilio_queue_sid(svc: Services, refresh: bool = False) -> str | None:
     """SID of the hotline's Twilio queue, looked up by name once per process."""
     name = svc.config.current.service.twilio.queue_name
     key = (id(svc.calls), name)
+    if refresh:
+        _queue_sids.pop(key, None)
     if key not in _queue_sids:
         sid = svc.calls.queue_sid(name)
         if sid is None:
@@ -370,9 +472,11 @@ def connect_next(agent: Agent, base_url: str | None = None,
     """Accept the next caller for ``agent`` and get them on the line.
 
     Waiting caller: dequeue THAT member from Twilio's queue to /voice/bridge. Call-back entry:
-    place an outbound call whose answer URL bridges. A caller who is gone (404) is counted
-    abandoned and the next one is tried; a transient REST failure puts the caller back (same
-    place) and raises DispatchError. Raises AgentBusy if the agent still holds a caller.
+    place an outbound call whose answer URL bridges. REST failures are classified, never
+    guessed: only a call Twilio reports as ended is counted abandoned (and the next caller
+    tried); a caller not in the queue yet is retried briefly; auth, rate, server errors and
+    timeouts put the caller back in the same place and raise DispatchError. Raises AgentBusy if
+    the agent still holds a caller.
     """
     svc = get_services()
     q, out = call_queue(svc), outcomes(svc)
@@ -386,23 +490,22 @@ def connect_next(agent: Agent, base_url: str | None = None,
             if entry.callback:
                 _place_callback(svc, q, agent, entry, base)
             else:
-                qsid = twilio_queue_sid(svc)
-                if qsid is None:
-                    raise TwilioRestException(404, "", "hotline queue does not exist")
-                svc.calls.dequeue(qsid, sid, f"{base}/voice/bridge?agent={agent.id}")
+                _dequeue(svc, sid, f"{base}/voice/bridge?agent={agent.id}")
                 q.annotate(sid, status="dequeued")
-        except TwilioRestException as exc:
-            if exc.status and 400 <= exc.status < 500:
-                log.info("caller %s is gone (%s); trying the next", sid, exc.status)
-                q.finish(agent.id)
-                out.abandoned(sid, entry.waited(), reason="gone")
-                continue
+        except CallerGone:
+            log.info("caller %s has hung up; trying the next", sid)
+            q.finish(agent.id)
+            out.abandoned(sid, entry.waited(), reason="gone")
+            continue
+        except DispatchError as exc:
+            metrics.REST_ERRORS.labels(exc.reason).inc()
+            log.warning("could not connect %s (%s: %s); caller put back", sid, exc.reason, exc)
             q.requeue(sid)
-            raise DispatchError(str(exc)) from exc
+            raise
         except Exception as exc:
-            log.exception("REST failure while connecting %s; caller put back", sid)
+            log.exception("failure while connecting %s; caller put back", sid)
             q.requeue(sid)
-            raise DispatchError(str(exc)) from exc
+            raise DispatchError(str(exc), "server") from exc
         since_start = entry.context.get("call_started_at")
         out.accepted(sid, agent.id, entry.priority, entry.waited(),
                      (entry.accepted_at or time.time()) - since_start
@@ -410,14 +513,77 @@ def connect_next(agent: Agent, base_url: str | None = None,
         return q.get(sid) or entry
 
 
+def _dequeue(svc: Services, sid: str, url: str) -> None:
+    """Dequeue THAT caller to ``url``; returns once Twilio took them (or raises)."""
+    deadline = time.monotonic() + NOT_QUEUED_RETRY_SECONDS
+    refreshed = False
+    while True:
+        qsid = twilio_queue_sid(svc, refresh=refreshed)
+        try:
+            if qsid is None:  # nobody has entered Twilio's queue yet
+                raise TwilioRestException(404, "", "hotline queue does not exist yet")
+            svc.calls.dequeue(qsid, sid, url)
+            return
+        except TwilioRestException as exc:
+            kind = classify(exc)
+            if kind not in ("not_found", "client"):
+                raise DispatchError(f"Twilio answered {exc.status}", kind) from exc
+            if _call_ended(svc, sid):
+                raise CallerGone(sid) from exc
+            if kind == "client":
+                raise DispatchError(f"Twilio refused the dequeue ({exc.status})", kind) from exc
+        except Exception as exc:  # timeout, connection reset: was it applied or not?
+            if _dequeued_anyway(svc, qsid, sid):
+                log.warning("dequeue of %s timed out but Twilio took the caller", sid)
+                return
+            raise DispatchError(f"Twilio did not answer: {exc}", "timeout") from exc
+        # the call is live but not a member (yet): still hearing the transfer sentence
+        if time.monotonic() >= deadline:
+            raise DispatchError("caller not in Twilio's queue yet", "not_queued")
+        refreshed = True  # a stale queue SID looks the same: look the queue up again
+        time.sleep(NOT_QUEUED_RETRY_PAUSE)
+
+
+def _call_ended(svc: Services, sid: str) -> bool:
+    """Twilio's own word on the call (404 = unknown = ended). Errors here are DispatchErrors."""
+    try:
+        status = svc.calls.call_status(sid)
+    except Exception as exc:
+        raise DispatchError(f"call status unavailable: {exc}", classify(exc)) from exc
+    return status is None or status in ENDED_STATUSES
+
+
+def _dequeued_anyway(svc: Services, qsid: str | None, sid: str) -> bool:
+    """After an ambiguous timeout: True when the caller left the queue and is still live,
+    i.e. our dequeue went through. Unknown (Twilio still silent): False, so the caller is
+    put back; a wait poll that still arrives later requeues a wrong guess the other way."""
+    try:
+        if qsid is None or svc.calls.in_queue(qsid, sid):
+            return False
+        status = svc.calls.call_status(sid)
+    except Exception:
+        return False
+    if status is None or status in ENDED_STATUSES:
+        raise CallerGone(sid)
+    return True
+
+
 def _place_callback(svc: Services, q: CallQueue, agent: Agent, entry: QueueEntry,
                     base: str) -> None:
     sid = entry.call_sid
     query = urlencode({"agent": agent.id, "entry": sid})
-    new_sid = svc.calls.call(
-        entry.callback_to or "", entry.callback_from or "", f"{base}/voice/bridge?{query}",
-        status_callback=f"{base}/voice/callback-status?{urlencode({'entry': sid})}",
-    )
+    try:
+        new_sid = svc.calls.call(
+            entry.callback_to or "", entry.callback_from or "", f"{base}/voice/bridge?{query}",
+            status_callback=f"{base}/voice/callback-status?{urlencode({'entry': sid})}",
+        )
+    except TwilioRestException as exc:
+        kind = classify(exc)
+        if kind in ("client", "not_found"):  # Twilio will not call that number
+            raise CallerGone(sid) from exc
+        raise DispatchError(f"Twilio answered {exc.status}", kind) from exc
+    except Exception as exc:
+        raise DispatchError(f"Twilio did not answer: {exc}", "timeout") from exc
     metrics.CALLBACKS.labels("placed").inc()
     q.annotate(sid, status="calling_back", callback_call=new_sid)
 

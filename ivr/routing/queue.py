@@ -58,6 +58,7 @@ class QueueEntry:
     status: str | None = None
     callback_to: str | None = field(default=None, repr=False)  # never shown to agents
     callback_from: str | None = field(default=None, repr=False)
+    polled_at: float | None = None  # last wait poll (the caller was in Twilio's queue then)
 
     def waited(self, now: float | None = None) -> float:
         """Seconds waited until acceptance (or until ``now`` while still waiting)."""
@@ -95,6 +96,7 @@ class QueueEntry:
             status=data.get("status") or None,
             callback_to=data.get("cb_to") or None,
             callback_from=data.get("cb_from") or None,
+            polled_at=_float(data.get("polled_at")),
         )
 
 
@@ -104,6 +106,13 @@ class AgentBusy(Exception):
     def __init__(self, call_sid: str):
         super().__init__(f"agent already holds {call_sid}")
         self.call_sid = call_sid
+
+
+def _float(value: str | None) -> float | None:
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
 
 
 def _loads(value: str) -> Any:

@@ -6,51 +6,47 @@ valid TwiML that puts the caller through to a human: a caller is never left with
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 
 from flask import Blueprint, Response, abort, request
-from werkzeug.exceptions import HTTPException
 
 from ivr import metrics
-from ivr.privacy import mask_number
 from ivr.services import get_services
+from ivr.telephony.failsafe import install_failsafe
 from ivr.telephony.webhook_auth import signed
 
 log = logging.getLogger(__name__)
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 
-CALL_SID_RE = re.compile(r"^CA[0-9a-fA-F]{32}$")
-DIGITS_RE = re.compile(r"^[0-9*#]{0,16}$")
+CALL_SID_RE = re.compile(r"CA[0-9a-fA-F]{32}")  # always used with fullmatch
+DIGITS_RE = re.compile(r"[0-9*#]{0,16}")
+NUMBER_RE = re.compile(r"-?[0-9]{1,9}")
 
 
 def xml(body: str) -> Response:
     return Response(body, mimetype="application/xml")
 
 
-def failsafe_on_error(view):
-    """Any exception (Redis down, a bug) still answers TwiML that reaches a human."""
+def _failsafe_answer() -> Response:
+    if request.endpoint == "voice.status":
+        return Response(status=204)  # a status callback: nobody to answer; the reaper cleans up
+    return xml(get_services().flow.failsafe())
 
-    @functools.wraps(view)
-    def inner(*args, **kwargs):
-        try:
-            return view(*args, **kwargs)
-        except HTTPException:
-            raise
-        except Exception:
-            metrics.FAILSAFE.inc()
-            log.exception("webhook %s failed for CallSid=%s from %s; failsafe to a human",
-                          request.path, request.values.get("CallSid", "-"),
-                          mask_number(request.values.get("From")))
-            return xml(get_services().flow.failsafe())
 
-    return inner
+install_failsafe(bp, _failsafe_answer)
+
+
+def number(raw: str | None) -> int | None:
+    """A number Twilio (or our own URL) sent; anything unparsable is treated as absent."""
+    if raw is None or not NUMBER_RE.fullmatch(raw):
+        return None
+    return int(raw)
 
 
 def call_sid() -> str:
     sid = request.form.get("CallSid", "")
-    if not CALL_SID_RE.match(sid):
+    if not CALL_SID_RE.fullmatch(sid):
         metrics.WEBHOOK_REJECTED.labels("malformed").inc()
         log.warning("malformed webhook %s: bad or missing CallSid", request.path)
         abort(400, description="CallSid missing or malformed")
@@ -66,7 +62,6 @@ def ws_base() -> str:
 
 @bp.post("/incoming")
 @signed
-@failsafe_on_error
 def incoming() -> Response:
     sid = call_sid()
     return xml(get_services().flow.incoming(sid, request.form.get("From", ""), ws_base()))
@@ -74,18 +69,18 @@ def incoming() -> Response:
 
 @bp.post("/menu")
 @signed
-@failsafe_on_error
 def menu() -> Response:
     sid = call_sid()
     digits = request.form.get("Digits", "")
-    step_arg = request.args.get("step", "")
     intent = request.args.get("intent") or None
-    if not DIGITS_RE.match(digits) or not step_arg.lstrip("-").isdigit():
+    if not DIGITS_RE.fullmatch(digits):
         metrics.WEBHOOK_REJECTED.labels("malformed").inc()
-        log.warning("malformed menu webhook for %s: step=%r", sid, step_arg)
-        abort(400, description="Digits or step malformed")
+        log.warning("malformed menu webhook for %s: Digits not keys", sid)
+        abort(400, description="Digits malformed")
+    step = number(request.args.get("step"))  # unparsable: where the caller is now
     flow = get_services().flow
-    return xml(flow.menu_input(sid, int(step_arg), digits or None, intent, ws_base()))
+    return xml(flow.menu_input(sid, step, digits or None, intent, ws_base(),
+                               from_number=request.form.get("From", "")))
 
 
 @bp.post("/status")
@@ -110,7 +105,6 @@ def fallback() -> Response:
 
 @bp.post("/scam-warning")
 @signed
-@failsafe_on_error
 def scam_warning() -> Response:
     """Reached by a REST redirect after a scam hit: a calm warning, then the front of the queue."""
     sid = call_sid()
@@ -120,4 +114,5 @@ def scam_warning() -> Response:
     warning = svc.config.current.scam.warning(dialect)
     context = {"scam": record.scam} if record and record.scam else None
     return xml(svc.flow.transfer_now(sid, "scam_risk", ws_base(), before=(warning,),
-                                     priority="scam", context=context, slow=True))
+                                     priority="scam", context=context, slow=True,
+                                     from_number=request.form.get("From", "")))

@@ -138,8 +138,60 @@ def test_unsigned_or_forged_requests_get_403_and_change_nothing(client, redis_cl
 def test_malformed_webhook_gets_400(client):
     assert post_signed(client, "/voice/incoming", {"CallSid": "nope"}).status_code == 400
     call = Call(client)
-    bad = post_signed(client, "/voice/menu?step=x", call_params(call.sid, Digits="1"))
+    bad = post_signed(client, "/voice/menu?step=0", call_params(call.sid, Digits="1x"))
     assert bad.status_code == 400
+
+
+def test_trailing_newline_is_not_a_valid_call_sid_or_key(client, redis_client):
+    """``$`` lets a trailing newline through; fullmatch does not (nothing stored under it)."""
+    sid = new_call_sid()
+    assert post_signed(client, "/voice/incoming", call_params(sid + "\n")).status_code == 400
+    assert redis_client.keys("*\n*") == []
+    call = Call(client)
+    step = gather_action(call.root)
+    assert post_signed(client, step, call_params(call.sid, Digits="1\n")).status_code == 400
+
+
+@pytest.mark.parametrize("step", ["x", "\u00b2", "", "1.5"])
+def test_unparsable_step_counts_as_where_the_caller_is(app, client, step):
+    """step=² passes isdigit() and broke int(): now it is absent, and 0 still reaches a person."""
+    call = Call(client)
+    root = twiml(post_signed(client, f"/voice/menu?step={step}",
+                             call_params(call.sid, Digits="0")))
+    assert enqueued(root)
+    assert root.find("Enqueue").get("waitUrl") == "/voice/wait"
+    assert queued_sids(app) == [call.sid]
+
+
+def test_lost_session_is_rebuilt_from_the_request(app, client, redis_client):
+    """Session expired (TTL) or lost in a Redis restart: the key still counts."""
+    call = Call(client)
+    action = gather_action(call.root)
+    redis_client.delete(f"ivr:{{call:{call.sid}}}:session")
+    root = twiml(post_signed(client, action, call_params(call.sid, Digits="0")))
+    assert enqueued(root) and root.find("Enqueue").get("action") == "/voice/queue-exit"
+    assert queued_sids(app) == [call.sid]
+    other = Call(client)
+    redis_client.delete(f"ivr:{{call:{other.sid}}}:session")
+    menu = twiml(post_signed(client, gather_action(other.root),
+                             call_params(other.sid, Digits="1")))
+    assert gather_action(menu)  # a menu again (the account sub-menu), not the bare failsafe
+    assert app.extensions["ivr"].sessions.load(other.sid).rebuilt
+
+
+def test_dead_workers_lock_delays_a_call_by_at_most_two_seconds(app, client, redis_client):
+    """A worker killed mid-request leaves the call's lock behind: it expires on its own."""
+    import time
+
+    from ivr.flow.session import lock_key
+
+    call = Call(client)
+    redis_client.set(lock_key(call.sid), "dead-worker-token", px=2000)
+    start = time.monotonic()
+    root = twiml(post_signed(client, gather_action(call.root),
+                             call_params(call.sid, Digits="0")))
+    assert enqueued(root)
+    assert time.monotonic() - start < 3.0
 
 
 def test_a_retried_webhook_gets_the_same_answer_and_changes_nothing(app, client):
@@ -171,6 +223,19 @@ def test_redis_down_still_enqueues_the_caller(tmp_path):
     assert enqueued(root)
     fresh = twiml(post_signed(client, "/voice/incoming", call_params(new_call_sid())))
     assert enqueued(fresh)
+    for doc in (root, fresh):  # never the bare <Enqueue> that no agent can reach
+        assert doc.find("Enqueue").get("waitUrl") == "/voice/wait"
+        assert doc.find("Enqueue").get("action") == "/voice/queue-exit"
+    # the queue routes have their failsafe too: a wait-legal hold, never a 500
+    wait = post_signed(client, "/voice/wait", call_params(call.sid, QueueTime="x"))
+    assert wait.status_code == 200 and b"<Pause" in wait.data and b"Enqueue" not in wait.data
+    bridge = post_signed(client, "/voice/bridge?agent=wang", call_params(call.sid))
+    assert bridge.status_code == 200 and b"waitUrl" in bridge.data
+    status = post_signed(client, "/voice/status", call_params(call.sid, CallStatus="completed"))
+    assert status.status_code == 204
+    api = client.get("/agent/api/queue", headers={"Authorization": "Bearer agent-api-token",
+                                                  "X-Agent-Id": "wang"})
+    assert api.status_code == 503 and api.is_json and api.get_json()["error"]
 
 
 def test_fallback_url_enqueues(client):

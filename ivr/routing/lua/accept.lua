@@ -25,7 +25,9 @@ for _, sid in ipairs(expired) do
   redis.call('ZREM', KEYS[3], sid)
 end
 
-while true do
+-- Bounded: a stray id (a set member without its entry hash) is removed from every set it is
+-- found in, so each pass makes progress; the bound keeps Redis responsive whatever the data.
+for _ = 1, 1000 do
   local best, best_score = nil, nil
   for k = 2, #KEYS do
     if k == 2 or k >= 7 then
@@ -60,5 +62,11 @@ while true do
     table.insert(out, 1, 'ok')
     return out
   end
-  -- a set member without its entry hash (should not happen): drop it and look again
+  -- a set member without its entry hash (should not happen): drop it everywhere, look again
+  for k = 2, #KEYS do
+    if k == 2 or k == 3 or k >= 7 then
+      redis.call('ZREM', KEYS[k], best)
+    end
+  end
 end
+return {'none'}
