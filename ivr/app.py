@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from flask import Flask, request
 
@@ -30,7 +29,8 @@ def create_app(settings: Settings | None = None, *, allow_last_good: bool = Fals
     """Build the app. Invalid config raises ConfigError unless a last good snapshot is allowed.
 
     ``speech``: True builds the speech service from config (models found on disk), False turns
-    it off, or pass a ready SpeechService (tests share one loaded model this way).
+    it off, or pass a ready SpeechService. Here it only decides whether TwiML starts a stream;
+    recognition runs in the media process (``ivr media``).
     ``background``: run the queue reconciler (at start, then on its timer); the server does.
     """
     settings = settings or Settings.from_env()
@@ -72,11 +72,11 @@ def create_app(settings: Settings | None = None, *, allow_last_good: bool = Fals
     from ivr.routing import console, holding
     from ivr.speech import audio_blueprint
     from ivr.telephony import webhooks
-    from ivr.telephony.media import register_media_socket
 
+    # No /media here: streams go to the media process (ivr.media), so a call's audio never
+    # holds a webhook worker's thread.
     for bp in (webhooks.bp, holding.bp, console.bp, audio_blueprint.bp, health.bp):
         app.register_blueprint(bp)
-    register_media_socket(app, speech_service, actions.on_speech)
 
     @app.before_request
     def _remember_base() -> None:
@@ -112,23 +112,14 @@ def _speech(settings: Settings, holder: ConfigHolder, actions: SpeechActions,
             speech: SpeechService | None | bool) -> SpeechService | None:
     if isinstance(speech, SpeechService) or speech is None:
         return speech
-    conf = holder.current.service.speech
-    if not speech or not conf.enabled:
-        log.info("speech recognition off by configuration")
+    if not speech:
         return None
-    models = {d: str(_under(settings.root, p)) for d, p in conf.models.items()}
-    service = SpeechService(models, grammar_for=actions.grammar_for,
-                            free_form=conf.free_form_for_scam,
-                            default_dialect=holder.current.service.dialects.default)
-    return service if service.enabled else None
+    from ivr.speech.setup import speech_from_config
+
+    return speech_from_config(settings.root, holder.current, actions.grammar_for)
 
 
 def _voices(settings: Settings, holder: ConfigHolder):
     from ivr.speech.voices import VoiceCatalog
 
     return VoiceCatalog(settings.voices_dir, holder.current.voices)
-
-
-def _under(root: Path, path: str) -> Path:
-    p = Path(path)
-    return p if p.is_absolute() else root / p

@@ -18,10 +18,11 @@ def main(verbose: bool) -> None:
 
 
 # Commands of each area (one line each; keep the imports local to the area's module).
-from ivr.service_commands import check, serve  # noqa: E402
+from ivr.service_commands import check, media, serve  # noqa: E402
 
 main.add_command(check)
 main.add_command(serve)
+main.add_command(media)
 
 from ivr.speech.asr_commands import models, transcribe  # noqa: E402
 

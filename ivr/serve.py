@@ -1,9 +1,21 @@
-"""The production server: gunicorn (threaded workers, for media WebSockets) around create_app."""
+"""The production server: gunicorn (gevent workers) for webhooks, and the media process beside it.
+
+Why gevent: a threaded worker spends a thread per open connection, so a few hundred idle or
+slow-header clients (or media sockets, before they moved out) took every thread and webhooks
+timed out. A gevent worker holds a connection with a greenlet; only requests being worked on cost
+CPU. Media streams run in their own asyncio process (``ivr media``), started and restarted here,
+so one command still runs everything.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -11,8 +23,56 @@ from gunicorn.app.base import BaseApplication
 log = logging.getLogger(__name__)
 
 
+def default_workers() -> int:
+    """One worker per core (at least 2, so a worker restart never leaves no one answering)."""
+    return max(2, os.cpu_count() or 1)
+
+
+def default_threads() -> int:
+    """gthread only: webhooks are short, Redis-bound; 4 per core measured enough."""
+    return 4 * (os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    bind: str
+    workers: int
+    threads: int
+    worker_class: str = "gevent"
+    connections: int = 1000
+    media_bind: str | None = None  # None: no media process here
+    media_workers: int | None = None
+
+    @classmethod
+    def from_cli(cls, bind: str, workers: int | None, threads: int | None, worker_class: str,
+                 connections: int, media_bind: str | None, media_workers: int | None,
+                 with_media: bool) -> ServeOptions:
+        if with_media and not media_bind:
+            host, _, port = bind.rpartition(":")
+            media_bind = f"{host or '127.0.0.1'}:{int(port) + 1}"
+        return cls(bind, workers or default_workers(), threads or default_threads(),
+                   worker_class, connections, media_bind if with_media else None, media_workers)
+
+    def gunicorn(self) -> dict[str, Any]:
+        opts: dict[str, Any] = {
+            "bind": self.bind,
+            "workers": self.workers,
+            "worker_class": self.worker_class,
+            "timeout": 60,
+            "graceful_timeout": 20,
+            "keepalive": 75,  # Twilio and load balancers reuse connections
+            "accesslog": None,
+            "loglevel": "info",
+        }
+        if self.worker_class == "gthread":
+            opts["threads"] = self.threads
+        else:
+            opts["worker_connections"] = self.connections
+        return opts
+
+
 class IvrServer(BaseApplication):
-    """gunicorn with our options; each worker builds its app once (models, caches, clients)."""
+    """gunicorn with our options; each worker builds its app once (config, caches, clients)."""
 
     def __init__(self, options: dict[str, Any]):
         self.options = options
@@ -29,10 +89,57 @@ class IvrServer(BaseApplication):
         return create_app(allow_last_good=True, watch_config=True, background=True)
 
 
-def run(bind: str, workers: int, threads: int) -> None:
-    """Run until stopped. The embedded Redis (if any) is started here, shared by the workers."""
+class MediaSupervisor:
+    """Keeps one ``ivr media`` child running (restarted after a crash); stopped with us."""
+
+    def __init__(self, bind: str, webhook_base: str, workers: int | None, log_path):
+        self.cmd = [sys.executable, "-m", "ivr", "media", "--bind", bind,
+                    "--webhook-base", webhook_base]
+        if workers:
+            self.cmd += ["--workers", str(workers)]
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+        self.restarts = 0
+        self._stopping = threading.Event()
+
+    def start(self) -> MediaSupervisor:
+        self._spawn()
+        threading.Thread(target=self._watch, name="media-supervisor", daemon=True).start()
+        return self
+
+    def _spawn(self) -> None:
+        logfile = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child process
+        self.proc = subprocess.Popen(self.cmd, stdout=logfile, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL)
+        log.info("media process pid %d: %s (log: %s)", self.proc.pid, " ".join(self.cmd[3:]),
+                 self.log_path)
+
+    def _watch(self) -> None:
+        while not self._stopping.is_set():
+            code = self.proc.wait() if self.proc else 0
+            if self._stopping.is_set():
+                return
+            self.restarts += 1
+            log.error("media process exited (%s); calls continue on keys; restarting", code)
+            time.sleep(1.0)
+            if not self._stopping.is_set():
+                self._spawn()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def run(options: ServeOptions) -> None:
+    """Run until stopped. The embedded Redis (if any) is started here, shared by all processes."""
     from ivr.redis_conn import embedded_redis_url
     from ivr.settings import Settings
+    from ivr.telephony.webhooks import MEDIA_PORT_ENV
 
     settings = Settings.from_env()
     if not settings.redis_url:
@@ -44,24 +151,29 @@ def run(bind: str, workers: int, threads: int) -> None:
             log.info("no REDIS_URL: using the embedded Redis with data in %s/redis",
                      settings.var_dir)
     render_ahead(settings.var_dir)
-    IvrServer({
-        "bind": bind,
-        "workers": workers,
-        "threads": threads,
-        "worker_class": "gthread",
-        "timeout": 60,
-        "graceful_timeout": 20,
-        "accesslog": None,
-        "loglevel": "info",
-    }).run()
+    supervisor = None
+    if options.media_bind:
+        os.environ[MEDIA_PORT_ENV] = options.media_bind.rpartition(":")[2]
+        host, _, port = options.bind.rpartition(":")
+        local = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+        supervisor = MediaSupervisor(options.media_bind, f"http://{local}:{port}",
+                                     options.media_workers, settings.var_dir / "media.log").start()
+    log.info("webhooks: %d %s workers%s on %s", options.workers, options.worker_class,
+             f" x {options.threads} threads" if options.worker_class == "gthread" else
+             f" x {options.connections} connections", options.bind)
+    master = os.getpid()
+    try:
+        IvrServer(options.gunicorn()).run()
+    finally:
+        # gunicorn workers are forked from here and leave through this frame too: only the
+        # master stops the media process.
+        if supervisor is not None and os.getpid() == master:
+            supervisor.stop()
 
 
 def render_ahead(var_dir) -> None:
     """Render missing prompts in a separate process, so start-up and calls never wait on it
     (until a prompt's audio exists the TwiML says its text with <Say>)."""
-    import subprocess
-    import sys
-
     var_dir.mkdir(parents=True, exist_ok=True)
     logfile = open(var_dir / "render.log", "ab")  # noqa: SIM115 - owned by the child process
     subprocess.Popen([sys.executable, "-m", "ivr", "render", "--workers", "1"],

@@ -1,4 +1,4 @@
-"""`ivr check` and `ivr serve`: validate the admin files; run the service."""
+"""`ivr check`, `ivr serve`, `ivr media`: validate the admin files; run the service."""
 
 from __future__ import annotations
 
@@ -25,14 +25,8 @@ def check() -> None:
     console.print("config OK", style="green")
 
 
-@click.command()
-@click.option("--bind", default="127.0.0.1:5000", show_default=True)
-@click.option("--workers", default=2, show_default=True, help="gunicorn worker processes")
-@click.option("--threads", default=16, show_default=True, help="threads per worker")
-def serve(bind: str, workers: int, threads: int) -> None:
-    """Run the service under gunicorn. Refuses to start on invalid config."""
+def _refuse_bad_config() -> None:
     from ivr.config.loader import check as check_config
-    from ivr.serve import run
     from ivr.settings import Settings
 
     problems = check_config(Settings.from_env())
@@ -41,4 +35,48 @@ def serve(bind: str, workers: int, threads: int) -> None:
             click.echo(str(p), err=True)
         click.echo("refusing to start: fix the config (see `ivr check`)", err=True)
         sys.exit(1)
-    run(bind, workers, threads)
+
+
+@click.command()
+@click.option("--bind", default="127.0.0.1:5000", show_default=True)
+@click.option("--workers", type=int, default=None,
+              help="gunicorn worker processes [default: CPU count, at least 2]")
+@click.option("--threads", type=int, default=None,
+              help="threads per worker, gthread only [default: 4 x CPU count]")
+@click.option("--worker-class", type=click.Choice(["gevent", "gthread"]), default="gevent",
+              show_default=True, help="gevent: idle and slow clients cost a greenlet, not a thread")
+@click.option("--connections", default=1000, show_default=True,
+              help="open connections per gevent worker")
+@click.option("--media-bind", default=None,
+              help="where the media process listens [default: the --bind host, port + 1]")
+@click.option("--media-workers", type=int, default=None,
+              help="decoder threads of the media process [default: 2 x CPU count]")
+@click.option("--no-media", is_flag=True, help="do not start a media process (run it elsewhere)")
+def serve(bind: str, workers: int | None, threads: int | None, worker_class: str,
+          connections: int, media_bind: str | None, media_workers: int | None,
+          no_media: bool) -> None:
+    """Run the service: gunicorn for webhooks and, beside it, the media-stream process.
+
+    Refuses to start on invalid config.
+    """
+    from ivr.serve import ServeOptions, run
+
+    _refuse_bad_config()
+    run(ServeOptions.from_cli(bind, workers, threads, worker_class, connections, media_bind,
+                              media_workers, not no_media))
+
+
+@click.command()
+@click.option("--bind", default="127.0.0.1:5001", show_default=True)
+@click.option("--workers", type=int, default=None,
+              help="decoder threads [default: 2 x CPU count]")
+@click.option("--webhook-base", default=None,
+              help="base URL of the webhooks, for REST redirects when config has no public_url "
+                   "[default: $IVR_WEBHOOK_BASE or http://127.0.0.1:5000]")
+def media(bind: str, workers: int | None, webhook_base: str | None) -> None:
+    """Run the media-stream process alone (Twilio <Stream> sockets, voice gate, Vosk)."""
+    from ivr.media.process import run
+
+    _refuse_bad_config()
+    host, _, port = bind.rpartition(":")
+    run(host or "127.0.0.1", int(port), webhook_base, workers)

@@ -125,6 +125,9 @@ class ServiceConfig(Strict):
 
     hotline_name: str = "长青银行"
     public_url: str | None = Field(None, description="https://host as Twilio sees it")
+    media_url: str | None = Field(
+        None, description="wss://host/media where Twilio reaches the media process (its own "
+        "route on the load balancer); null = the webhook's host, on `ivr serve`'s media port")
     trusted_proxies: list[str] = Field(default_factory=list)
     twilio: TwilioSettings = TwilioSettings()
     redis_url: str | None = Field(None, description="REDIS_URL overrides; none = embedded")
@@ -142,6 +145,13 @@ class ServiceConfig(Strict):
         if v is not None and not re.match(r"^https?://[^/\s]+", v):
             raise ValueError("must start with http:// or https:// and name a host")
         return v.rstrip("/") if v else v
+
+    @field_validator("media_url")
+    @classmethod
+    def _ws_url(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^wss?://[^/\s]+/\S*", v):
+            raise ValueError("must be a ws:// or wss:// URL with a path, e.g. wss://host/media")
+        return v
 
 
 # ---------------------------------------------------------------- config/menus.yaml

@@ -272,7 +272,7 @@ class CallFlow:
         stream = None
         if not record.stream_started and self.speech_enabled():
             stream = twiml.StreamSpec(
-                url=ws_base.rstrip("/") + self.urls.media_path,
+                url=_stream_url(ws_base, self.urls.media_path),
                 parameters={"dialect": state.dialect},
                 name=SPEECH_STREAM_NAME,
             )
@@ -322,3 +322,10 @@ class CallFlow:
         if priority:
             self.queue.raise_priority(record.call_sid, priority, context)
         return False
+
+
+def _stream_url(ws_base: str, media_path: str) -> str:
+    """``ws_base`` is the stream URL itself when it has a path, else the host to add it to."""
+    from urllib.parse import urlsplit
+
+    return ws_base if urlsplit(ws_base).path.strip("/") else ws_base.rstrip("/") + media_path

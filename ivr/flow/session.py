@@ -18,6 +18,8 @@ import redis
 
 from ivr.flow.engine import CallState
 
+GRAMMAR_CHANNEL = "ivr:grammar"  # call SIDs whose menu may have changed (the media process listens)
+
 
 def session_key(call_sid: str) -> str:
     return f"ivr:{{call:{call_sid}}}:session"
@@ -90,6 +92,7 @@ class SessionStore:
         pipe.set(session_key(record.call_sid), record.to_json(), ex=self.ttl)
         if reply_step is not None and reply is not None:
             pipe.set(reply_key(record.call_sid, reply_step), reply, ex=self.ttl)
+        pipe.publish(GRAMMAR_CHANNEL, record.call_sid)  # same round trip; tells the media process
         pipe.execute()
 
     def reply(self, call_sid: str, step: int) -> str | None:

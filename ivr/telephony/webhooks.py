@@ -7,6 +7,7 @@ valid TwiML that puts the caller through to a human: a caller is never left with
 from __future__ import annotations
 
 import logging
+import os
 import re
 
 from flask import Blueprint, Response, abort, request
@@ -53,11 +54,25 @@ def call_sid() -> str:
     return sid
 
 
+MEDIA_PORT_ENV = "IVR_MEDIA_PORT"  # set by `ivr serve` for the media process it starts
+
+
 def ws_base() -> str:
-    """Base URL for the media socket, as Twilio must reach it (wss behind TLS)."""
-    public = get_services().config.current.service.public_url
-    base = public or request.host_url.rstrip("/")
-    return re.sub(r"^http", "ws", base)
+    """The media stream's URL as Twilio must reach it (the media process, not this worker).
+
+    ``media_url`` from config when set (a load balancer routes it to the media processes);
+    else behind a ``public_url`` its ``/media`` (the proxy routes it); else this request's
+    host on the media port ``ivr serve`` started the media process on.
+    """
+    service = get_services().config.current.service
+    if service.media_url:
+        return service.media_url
+    if service.public_url:
+        return re.sub(r"^http", "ws", service.public_url) + "/media"
+    port = os.environ.get(MEDIA_PORT_ENV)
+    if port:
+        return f"ws://{request.host.rsplit(':', 1)[0]}:{port}/media"
+    return re.sub(r"^http", "ws", request.host_url.rstrip("/")) + "/media"
 
 
 @bp.post("/incoming")

@@ -11,6 +11,7 @@ import wave
 
 import pytest
 
+from ivr.local_redis import free_port
 from ivr.sim.scenario import Scenario, run_scenario
 from tests.e2e.conftest import copy_config, edit_yaml, start_stack
 
@@ -34,21 +35,36 @@ def korean_clip(folder, text: str):
     return out
 
 
+def start_media(stack, port: int):
+    """The media process's server and grammar feed, built the way `ivr media` builds them."""
+    from ivr.media.process import build
+
+    proc = build(stack.svc.settings, webhook_base=stack.base, watch_config=False)
+    proc.server.start_in_thread(port=port)
+    proc.feed.start()
+    return proc
+
+
 @pytest.fixture
 def speech_stack(tmp_path, redis_server, redis_client, ko_model_dir, speech_pool):
     root = copy_config(tmp_path)
+    media_port = free_port()
 
     def add_korean(grammar):
         grammar["intents"]["human_agent"].append("상담원 연결")
         grammar["intents"]["balance"].append("잔액 조회")  # a second phrase in the menu grammar
 
     edit_yaml(root / "grammars" / "mandarin.yaml", add_korean)
-    edit_yaml(root / "config" / "ivr.yaml", lambda d: d["speech"].update(
-        models={"mandarin": str(ko_model_dir)}, free_form_for_scam=False))
+    edit_yaml(root / "config" / "ivr.yaml", lambda d: (d["speech"].update(
+        models={"mandarin": str(ko_model_dir)}, free_form_for_scam=False),
+        d.update(media_url=f"ws://127.0.0.1:{media_port}/media")))
     st, server = start_stack(tmp_path, redis_server.url, root, speech=True)
     assert st.svc.speech is not None and st.svc.speech.enabled
+    media = start_media(st, media_port)
     yield st
     st.sim.close()
+    media.feed.stop()
+    media.server.stop()
     server.shutdown()
 
 

@@ -1,0 +1,2 @@
+"""The media process: Twilio Media Streams sockets, voice gate and Vosk decoding, apart from the
+webhook workers (see ``server``); ``process`` wires it to Redis, config and Twilio REST."""

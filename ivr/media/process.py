@@ -1,0 +1,88 @@
+"""The media process wired to the rest of the service: config, Redis, Twilio REST.
+
+It shares nothing in memory with the webhook workers: the menu a call is in is read from Redis
+(announced by pub/sub), and what a caller said becomes a REST redirect of the live call to a
+signed webhook (``SpeechActions``), exactly as when the socket lived in the web app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from dataclasses import dataclass
+
+from ivr.config.holder import ConfigHolder
+from ivr.flow.session import SessionStore
+from ivr.flow.speech_actions import SpeechActions
+from ivr.media.auth import twilio_stream_auth
+from ivr.media.grammar_feed import GrammarFeed
+from ivr.media.server import MediaServer
+from ivr.redis_conn import connect
+from ivr.routing.queue import CallQueue
+from ivr.settings import Settings
+from ivr.speech.setup import speech_from_config
+from ivr.telephony.rest import CallControl, make_client
+from ivr.understanding.audit import ScamAudit
+
+log = logging.getLogger(__name__)
+
+DEFAULT_WEBHOOK_BASE = "http://127.0.0.1:5000"
+
+
+@dataclass
+class MediaProcess:
+    server: MediaServer
+    feed: GrammarFeed
+    holder: ConfigHolder
+    actions: SpeechActions
+
+
+def build(settings: Settings, webhook_base: str | None = None, workers: int | None = None,
+          watch_config: bool = True) -> MediaProcess:
+    """Everything the media process needs, built once (models are loaded by ``warm``)."""
+    holder = ConfigHolder(settings, allow_last_good=True)
+    service = holder.current.service
+    client = connect(settings.redis_url or service.redis_url, settings.var_dir)
+    calls = CallControl(make_client(settings.twilio_account_sid, settings.twilio_auth_token,
+                                    settings.twilio_api_base or service.twilio.api_base))
+    retention = service.retention
+    sessions = SessionStore(client, retention.session_ttl_seconds, retention.caller_memory_days)
+    queue = CallQueue(client, lambda: holder.current.agents.queue)
+    base = (webhook_base or os.environ.get("IVR_WEBHOOK_BASE") or DEFAULT_WEBHOOK_BASE).rstrip("/")
+    actions = SpeechActions(holder, sessions, calls,
+                            lambda: holder.current.service.public_url or base, queue,
+                            ScamAudit(client))
+    speech = speech_from_config(settings.root, holder.current, actions.grammar_for)
+    server = MediaServer(
+        speech, actions.on_speech, actions.grammar_for,
+        auth=twilio_stream_auth(lambda: settings.twilio_auth_token,
+                                lambda: holder.current.service.media_url),
+        workers=workers,
+        config_version=lambda: holder.current.version,
+    )
+    feed = GrammarFeed(client, server.mark_dirty)
+    if watch_config:
+        holder.watch()
+    return MediaProcess(server, feed, holder, actions)
+
+
+def run(host: str, port: int, webhook_base: str | None = None,
+        workers: int | None = None) -> None:
+    """Serve until SIGTERM/SIGINT."""
+    settings = Settings.from_env()
+    proc = build(settings, webhook_base, workers)
+    if proc.server.speech is not None:
+        proc.server.speech.warm()  # one Model per process, loaded before the first call
+    proc.feed.start()
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await proc.server.serve(host, port, stop=stop)
+
+    asyncio.run(main())
+    proc.feed.stop()

@@ -1,0 +1,447 @@
+"""The Twilio Media Streams server (``/media``): an asyncio process of its own.
+
+Why a separate process (after Alpha Cephei's vosk-server): a call's stream lasts the whole call;
+on gunicorn's threaded workers each one held a webhook thread, so ~30 calls starved the webhooks.
+Here one event loop holds every socket; decoding runs in a bounded thread pool (Kaldi releases
+the GIL) with at most one job per call in flight, so a slow box shows up as counted dropped
+frames, never as a stalled loop. Only what the voice gate passes is decoded.
+
+Per connection: ``connected``, ``start`` (callSid, customParameters such as ``dialect``), ``media``
+(inbound 20 ms mu-law), ``dtmf``, ``stop``. A malformed message is counted and skipped. Results go
+to ``sink(call_sid, text, final, restricted)`` (the speech actions: Redis + a REST redirect of the
+live call), never to another process's memory. The menu's grammar is read from Redis when the
+call starts and again only when the flow announces a change (``mark_dirty``, fed by pub/sub).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+from collections import Counter as Tally
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from prometheus_client import Counter, Gauge
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from ivr.speech import codec
+from ivr.speech.asr import (
+    FRAMES_DROPPED,
+    UTTERANCES,
+    GrammarFor,
+    Sink,
+    SpeechService,
+    StreamRecognizer,
+    Transcript,
+)
+from ivr.speech.stream_messages import (
+    Dtmf,
+    Media,
+    Start,
+    Stop,
+    StreamMessageError,
+    parse_message,
+)
+from ivr.speech.vad import END, VoiceGate, default_classifier
+
+log = logging.getLogger(__name__)
+
+MEDIA_PATH = "/media"
+IDLE_TIMEOUT_S = 60.0  # Twilio sends a frame every 20 ms; a minute of nothing is a dead peer
+MAX_STREAM_S = 4 * 3600.0  # no call lasts this long; a stream that does is a leak
+MAX_MESSAGE_BYTES = 64 * 1024
+
+MEDIA_MALFORMED = Counter(
+    "ivr_media_malformed_total", "Media Streams messages skipped as malformed", ["reason"]
+)
+MEDIA_STREAMS = Counter("ivr_media_streams_total", "Media Streams connections", ["outcome"])
+MEDIA_ACTIVE = Gauge("ivr_media_streams_active", "Media Streams connections open now")
+FRAMES_GATED = Counter("ivr_media_frames_total", "Inbound audio frames", ["decoded"])
+
+AuthCheck = Callable[[str, Any], bool]  # (path with query, headers) -> allowed
+DtmfSink = Callable[[str, str], None]
+
+
+@dataclass
+class MediaStats:
+    """Process-wide counters (plain, for tests and the media /healthz; Prometheus has them too)."""
+
+    connections: int = 0
+    active: int = 0
+    rejected: int = 0
+    frames: int = 0
+    frames_decoded: int = 0
+    frames_dropped: int = 0
+    utterances: int = 0
+    grammar_loads: int = 0
+    sessions_active: int = 0
+    malformed: Tally = field(default_factory=Tally)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def count_malformed(self, reason: str) -> None:
+        with self._lock:
+            self.malformed[reason] += 1
+        MEDIA_MALFORMED.labels(reason=reason).inc()
+
+    def add(self, name: str, n: int = 1) -> None:
+        with self._lock:
+            setattr(self, name, getattr(self, name) + n)
+
+    @property
+    def malformed_total(self) -> int:
+        return sum(self.malformed.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        with self._lock:
+            return {k: (dict(v) if isinstance(v, Tally) else v) for k, v in self.__dict__.items()
+                    if not k.startswith("_")}
+
+
+class CallStream:
+    """One call's audio: gate on the loop thread, recognizers on pool threads (one job at a time).
+
+    ``pending`` is touched only on the loop thread; the recognizers only inside ``_decode`` (one
+    job in flight per call), so neither needs a lock.
+    """
+
+    def __init__(self, server: MediaServer, call_sid: str, model: Any, free_form: bool):
+        self.server = server
+        self.call_sid = call_sid
+        self.model = model
+        self.free_form = free_form
+        self.gate = VoiceGate(server.classifier_factory())
+        self.pending: list[bytes] = []
+        self.busy = False
+        self.dropped = 0
+        self.grammar_dirty = True  # set from any thread; read between utterances
+        self.config_version: str | None = None
+        self.restricted: StreamRecognizer | None = None
+        self.free: StreamRecognizer | None = None
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    # ---------------------------------------------------------------- loop thread
+    def feed(self, ulaw: bytes) -> None:
+        if self.model is None:
+            return
+        for i in range(0, len(ulaw), codec.FRAME_BYTES):
+            self._queue(self.gate.push(codec.ulaw_to_pcm16(ulaw[i : i + codec.FRAME_BYTES])))
+        self._kick()
+
+    def _queue(self, frames: list[bytes]) -> None:
+        room = self.server.queue_frames - len(self.pending)
+        if len(frames) > room:
+            # Backpressure: the pool is behind. Drop audio (counted), but never an END marker,
+            # so the utterance still gets closed.
+            lost = [f for f in frames[max(room, 0):] if f is not END]
+            self.dropped += len(lost)
+            self.server.stats.add("frames_dropped", len(lost))
+            FRAMES_DROPPED.inc(len(lost))
+            frames = frames[: max(room, 0)] + [f for f in frames[max(room, 0):] if f is END]
+        self.pending.extend(frames)
+
+    def finish(self) -> None:
+        if self.model is not None:
+            self._queue(self.gate.flush())
+            self._kick()
+
+    def _kick(self) -> None:
+        if self.busy or not self.pending:
+            return
+        batch, self.pending = self.pending, []
+        self.busy = True
+        self.idle.clear()
+        loop = asyncio.get_running_loop()
+        fut = loop.run_in_executor(self.server.executor, self._decode, batch)
+        fut.add_done_callback(self._done)
+
+    def _done(self, fut: asyncio.Future) -> None:
+        self.busy = False
+        if fut.exception() is not None:
+            log.error("decoding failed for %s", self.call_sid, exc_info=fut.exception())
+        if self.pending:
+            self._kick()
+        else:
+            self.idle.set()
+
+    # ---------------------------------------------------------------- pool thread
+    def _decode(self, batch: list[bytes]) -> None:
+        decoded = 0
+        for pcm in batch:
+            if pcm is END:
+                self._close_utterance()
+                continue
+            self._maybe_refresh_grammar()
+            if self.free_form and self.free is None:
+                self.free = StreamRecognizer(self.model, None)
+            for rec, restricted in ((self.restricted, True), (self.free, False)):
+                if rec is not None:
+                    self._emit(rec.accept_pcm8k(pcm), restricted)
+            decoded += 1
+        if decoded:
+            self.server.stats.add("frames_decoded", decoded)
+            FRAMES_GATED.labels(decoded="true").inc(decoded)
+
+    def _close_utterance(self) -> None:
+        for rec, restricted in ((self.restricted, True), (self.free, False)):
+            if rec is not None:
+                self._emit(rec.finish(), restricted)
+        self._maybe_refresh_grammar()
+
+    def _maybe_refresh_grammar(self) -> None:
+        version = self.server.config_version()
+        if version != self.config_version:
+            self.config_version = version
+            self.grammar_dirty = True
+        if not self.grammar_dirty:
+            return
+        if self.restricted is not None and self.restricted.in_utterance:
+            return  # Vosk cannot change grammar mid-utterance; the next one gets it
+        self.grammar_dirty = False
+        if self.server.grammar_for is None:
+            return
+        self.server.stats.add("grammar_loads")
+        try:
+            phrases = self.server.grammar_for(self.call_sid)
+        except Exception:  # the flow's bug or a Redis blip must not kill the call's audio
+            log.exception("grammar lookup failed for %s", self.call_sid)
+            self.grammar_dirty = True
+            return
+        try:
+            if not phrases:
+                self.restricted = None  # nothing to listen for in this state
+            elif self.restricted is None:
+                self.restricted = StreamRecognizer(self.model, list(phrases))
+            else:
+                self.restricted.set_grammar(list(phrases))
+        except ValueError as exc:
+            log.warning("grammar for %s unusable (%s); restricted recognition paused",
+                        self.call_sid, exc)
+            self.restricted = None
+
+    def _emit(self, result: Transcript | None, restricted: bool) -> None:
+        if result is None:
+            return
+        if result.final:
+            self.server.stats.add("utterances")
+            UTTERANCES.labels(restricted=str(restricted).lower()).inc()
+        try:
+            self.server.sink(self.call_sid, result.text, result.final, restricted)
+        except Exception:  # a sink error must not stop recognition for the rest of the call
+            log.exception("speech sink failed for %s", self.call_sid)
+
+
+class MediaServer:
+    """The media process's server: sockets on one loop, decoding on ``workers`` threads."""
+
+    def __init__(
+        self,
+        speech: SpeechService | None,
+        sink: Sink,
+        grammar_for: GrammarFor | None = None,
+        *,
+        auth: AuthCheck | None = None,
+        on_dtmf: DtmfSink | None = None,
+        workers: int | None = None,
+        queue_frames: int = 250,
+        free_form: bool | None = None,
+        config_version: Callable[[], str | None] = lambda: None,
+        classifier_factory: Callable[[], Callable[[bytes], bool]] | None = None,
+        path: str = MEDIA_PATH,
+    ):
+        import os
+
+        self.speech = speech if speech is not None and speech.enabled else None
+        self.sink = sink
+        self.grammar_for = grammar_for
+        self.auth = auth
+        self.on_dtmf = on_dtmf
+        self.workers = workers or max(2, (os.cpu_count() or 1) * 2)
+        self.executor = ThreadPoolExecutor(self.workers, thread_name_prefix="asr")
+        self.queue_frames = queue_frames
+        self.free_form = (speech.free_form if speech is not None else False) \
+            if free_form is None else free_form
+        self.config_version = config_version
+        self.vad_name, _ = default_classifier()
+        self.classifier_factory = classifier_factory or (lambda: default_classifier()[1])
+        self.path = path
+        self.stats = MediaStats()
+        self.calls: dict[str, CallStream] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: Any = None
+        self.port: int | None = None
+
+    # ---------------------------------------------------------------- grammar announcements
+    def mark_dirty(self, call_sid: str | None = None) -> None:
+        """The flow changed a call's menu (None: every call, e.g. after a lost subscription)."""
+        if call_sid is None:
+            for call in list(self.calls.values()):
+                call.grammar_dirty = True
+            return
+        call = self.calls.get(call_sid)
+        if call is not None:
+            call.grammar_dirty = True
+
+    # ---------------------------------------------------------------- HTTP side of the socket
+    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        path = request.path.split("?", 1)[0]
+        if path == "/healthz":
+            body = json.dumps({"status": "ok", "vad": self.vad_name,
+                               "speech": self.speech is not None, "workers": self.workers,
+                               **self.stats.as_dict()})
+            resp = connection.respond(200, body + "\n")
+            resp.headers["Content-Type"] = "application/json"
+            return resp
+        if path != self.path:
+            return connection.respond(404, "not found\n")
+        if self.auth is not None and not self.auth(request.path, request.headers):
+            self.stats.add("rejected")
+            MEDIA_STREAMS.labels(outcome="rejected").inc()
+            log.warning("rejected media stream with bad or missing signature")
+            return connection.respond(403, "forbidden\n")
+        return None
+
+    # ---------------------------------------------------------------- one connection
+    async def _handler(self, ws: ServerConnection) -> None:
+        self.stats.add("connections")
+        self.stats.add("active")
+        MEDIA_STREAMS.labels(outcome="accepted").inc()
+        MEDIA_ACTIVE.inc()
+        call: CallStream | None = None
+        started = ws.ivr_last = time.monotonic()  # type: ignore[attr-defined]
+        try:
+            async for raw in ws:
+                ws.ivr_last = now = time.monotonic()  # type: ignore[attr-defined]
+                try:
+                    msg = parse_message(raw)
+                except StreamMessageError as exc:
+                    self.stats.count_malformed(exc.reason)
+                    continue
+                if isinstance(msg, Media):
+                    if call is None:
+                        self.stats.count_malformed("media_before_start")
+                        continue
+                    if msg.track != "inbound":
+                        continue  # the caller is what we listen to; never our own prompts
+                    n = len(msg.payload) // codec.FRAME_BYTES
+                    self.stats.frames += n  # loop thread only
+                    call.feed(msg.payload)
+                    if now - started > MAX_STREAM_S:
+                        log.warning("stream for %s exceeded %.0f s; closing", call.call_sid,
+                                    MAX_STREAM_S)
+                        return
+                elif isinstance(msg, Start):
+                    if call is not None:
+                        self.stats.count_malformed("second_start")
+                        continue
+                    call = self._open(msg)
+                elif isinstance(msg, Dtmf):
+                    if self.on_dtmf is not None and call is not None:
+                        self.on_dtmf(call.call_sid, msg.digit)
+                elif isinstance(msg, Stop):
+                    return
+        except ConnectionClosed:
+            pass
+        finally:
+            self.stats.add("active", -1)
+            MEDIA_ACTIVE.dec()
+            if call is not None:
+                await self._close(call)
+
+    def _open(self, start: Start) -> CallStream:
+        model = None
+        params = start.custom_parameters
+        if self.speech is not None:
+            try:
+                model = self.speech.pool.get(self.speech.model_dir(params.get("dialect")))
+            except Exception:  # a model that fails to load must not crash the server
+                log.exception("no model for %s; draining its audio", start.call_sid)
+        free = _flag(params.get("free_form"))
+        call = CallStream(self, start.call_sid, model,
+                          self.free_form if free is None else free)
+        old = self.calls.get(start.call_sid)
+        if old is not None:  # Twilio restarted the stream for this call
+            old.finish()
+        self.calls[start.call_sid] = call
+        self.stats.sessions_active = len(self.calls)
+        return call
+
+    async def _close(self, call: CallStream) -> None:
+        call.finish()
+        try:
+            await asyncio.wait_for(call.idle.wait(), 5.0)
+        except asyncio.TimeoutError:
+            log.warning("decoder of %s did not drain in time", call.call_sid)
+        if self.calls.get(call.call_sid) is call:
+            del self.calls[call.call_sid]
+        self.stats.sessions_active = len(self.calls)
+
+    async def _sweep_idle(self) -> None:
+        """Close sockets whose peer stopped sending audio (one task for all calls)."""
+        while True:
+            await asyncio.sleep(IDLE_TIMEOUT_S / 4)
+            cutoff = time.monotonic() - IDLE_TIMEOUT_S
+            for conn in list(getattr(self._server, "connections", ())):
+                last = getattr(conn, "ivr_last", None)
+                if last is not None and last < cutoff:
+                    await conn.close()
+
+    # ---------------------------------------------------------------- running
+    async def serve(self, host: str, port: int, ready: Callable[[int], None] | None = None,
+                    stop: asyncio.Event | None = None) -> None:
+        """Serve until ``stop`` is set (forever without one)."""
+        self._loop = asyncio.get_running_loop()
+        async with serve(self._handler, host, port, process_request=self._process_request,
+                         max_size=MAX_MESSAGE_BYTES, compression=None, ping_interval=20,
+                         ping_timeout=20, max_queue=64) as server:
+            self._server = server
+            sweeper = asyncio.create_task(self._sweep_idle())
+            self.port = next(iter(server.sockets)).getsockname()[1]
+            log.info("media streams on ws://%s:%d%s (vad=%s, %d decoder threads, speech %s)",
+                     host, self.port, self.path, self.vad_name, self.workers,
+                     "on" if self.speech is not None else "off")
+            if ready is not None:
+                ready(self.port)
+            try:
+                await (stop.wait() if stop is not None else asyncio.Future())
+            finally:
+                sweeper.cancel()
+
+    def start_in_thread(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        """Run on a background thread (tests, embedded use); returns the bound port."""
+        got: list[int] = []
+        started = threading.Event()
+        self._stop_event: asyncio.Event | None = None
+
+        def run() -> None:
+            async def main() -> None:
+                self._stop_event = asyncio.Event()
+                await self.serve(host, port, lambda p: (got.append(p), started.set()),
+                                 self._stop_event)
+
+            asyncio.run(main())
+
+        self._thread = threading.Thread(target=run, name="media-server", daemon=True)
+        self._thread.start()
+        if not started.wait(30):
+            raise RuntimeError("media server did not start")
+        return got[0]
+
+    def stop(self) -> None:
+        if self._loop is not None and getattr(self, "_stop_event", None) is not None:
+            self._loop.call_soon_threadsafe(self._stop_event.set)
+            self._thread.join(10)
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _flag(value: str | None) -> bool | None:
+    if value is None:
+        return None
+    return value.strip().lower() in {"1", "true", "yes", "on"}
