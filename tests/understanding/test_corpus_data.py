@@ -26,10 +26,10 @@ STYLES = {"plain", "dialect", "indirect", "fragment"}
 URL = re.compile(r"^https?://\S+$")
 
 # Thresholds of issue 13 (raised to the issue's numbers as the corpus grows).
-MIN_SCAM_ROWS = 500
+MIN_SCAM_ROWS = 1800
 MIN_LEGIT_ROWS = 2000
 MIN_BLIND_ROWS = 200
-MIN_PAGES = 100
+MIN_PAGES = 250
 
 
 def read(name: str) -> tuple[list[str], list[dict[str, str]]]:
@@ -160,6 +160,7 @@ def test_regional_wordings_are_all_present(scam, legit):
 
 def test_files_are_what_the_builder_makes(tmp_path: Path):
     build_corpus.build(tmp_path)
-    for name in ("scam.tsv", "scam_blind.tsv", "legit.tsv", "legit_blind.tsv", "sources.tsv"):
+    assert not (tmp_path / "scam_blind.tsv").exists(), "a plain rebuild must leave blind alone"
+    for name in ("scam.tsv", "legit.tsv", "sources.tsv"):
         assert (tmp_path / name).read_bytes() == (DATA / name).read_bytes(), (
             f"{name} differs from a rebuild: run python -m ivr.understanding.data.build_corpus")

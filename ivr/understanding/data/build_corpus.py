@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import random
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +32,7 @@ LEGIT_COLUMNS = ["id", "text", "topic", "style", "dialect", "keyword", "noise", 
                  "split"]
 SPLITS = ("train", "dev", "test")
 BLIND = "blind"
-ROWS_PER_CASE = 7
+ROWS_PER_CASE = 8
 ROWS_PER_BLIND_CASE = 9
 
 _WHEN = ["前两天", "昨天", "今天早上", "刚才", "上个礼拜", "这几天", "昨天晚上", "前天下午", "",
@@ -98,7 +99,9 @@ def tidy(text: str) -> str:
                  ("。?", "?"), (",?", "?"), ("??", "?")):
         while a in text:
             text = text.replace(a, b)
-    text = text.strip(",。 ")
+    parts = text.split(",")
+    text = ",".join(p for i, p in enumerate(parts) if i == 0 or p != parts[i - 1])
+    text = text.replace("一笔一笔", "一笔").strip(",。 ")
     if text and text[-1] not in "。?!":
         text += "。"
     return text
@@ -206,7 +209,7 @@ def write_sources(cases: list[Case], path: Path) -> None:
     write_tsv(path, ["url", "title", "category", "split"], rows)
 
 
-def build(out_dir: Path = HERE) -> dict[str, int]:
+def build(out_dir: Path = HERE, rewrite_blind: bool = False) -> dict[str, int]:
     phrases = strong_phrases()
     cases = load_cases()
     urls = [c.url for c in cases]
@@ -216,13 +219,17 @@ def build(out_dir: Path = HERE) -> dict[str, int]:
     scam = [r for c in cases for r in scam_rows_for_case(c, phrases)]
     legit = legit_rows(phrases)
     write_tsv(out_dir / "scam.tsv", SCAM_COLUMNS, [r for r in scam if r["split"] != BLIND])
-    write_tsv(out_dir / "scam_blind.tsv", SCAM_COLUMNS, [r for r in scam if r["split"] == BLIND])
     write_tsv(out_dir / "legit.tsv", LEGIT_COLUMNS, [r for r in legit if r["split"] != BLIND])
-    write_tsv(out_dir / "legit_blind.tsv", LEGIT_COLUMNS,
-              [r for r in legit if r["split"] == BLIND])
+    if rewrite_blind:
+        write_tsv(out_dir / "scam_blind.tsv", SCAM_COLUMNS,
+                  [r for r in scam if r["split"] == BLIND])
+        write_tsv(out_dir / "legit_blind.tsv", LEGIT_COLUMNS,
+                  [r for r in legit if r["split"] == BLIND])
     write_sources(cases, out_dir / "sources.tsv")
     return {"cases": len(cases), "scam": len(scam), "legit": len(legit)}
 
 
 if __name__ == "__main__":
-    print(build())
+    # The blind files were written once, before modelling (2026-11-29 09:13 UTC), and stay frozen:
+    # later changes to wording or templates must not move them. --rewrite-blind overrides.
+    print(build(rewrite_blind="--rewrite-blind" in sys.argv))
