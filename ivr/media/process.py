@@ -71,6 +71,7 @@ def build(settings: Settings, webhook_base: str | None = None, workers: int | No
 def run(host: str, port: int, webhook_base: str | None = None,
         workers: int | None = None) -> None:
     """Serve until SIGTERM/SIGINT."""
+    logging.getLogger("websockets.server").setLevel(logging.WARNING)  # not a line per socket
     settings = Settings.from_env()
     proc = build(settings, webhook_base, workers)
     if proc.server.speech is not None:
