@@ -42,7 +42,7 @@ from ivr.sim.simulator import Simulator  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 TOKEN = "bench-auth-token-0123456789abcdef"
 ACCOUNT = "AC" + "2" * 32
-MODES = ("normal", "elder")
+MODES = ("normal", "elder", "elder_slower")
 
 
 def config_copy(root: Path) -> Path:
@@ -80,14 +80,14 @@ def first_menus(svc, cfg: FlowConfig) -> list[dict]:
     for dialect in ("mandarin", "cantonese"):
         for mode in MODES:
             state = CallState(dialect=dialect, node=cfg.menus.root, voice_mode=mode,
-                              elder=mode != "normal")
+                              elder=False)
             sentences = menu_prompt(cfg, state, greeting=True).sentences
             t, human_end = 0.0, None
             for s in sentences:
                 t += svc.voices.speech_seconds(s, dialect, mode)
                 if human_end is None and K._is_human_option(s):
                     human_end = t
-            choices = sum("按" in s for s in sentences)
+            choices = sum("按" in s and not K._is_human_option(s) for s in sentences)
             out.append({"dialect": dialect, "mode": mode, "seconds": round(t, 1),
                         "human_option_by": round(human_end or 0, 1), "choices": choices,
                         "pieces": len(sentences)})
@@ -132,9 +132,12 @@ def main() -> int:
                 record = svc.sessions.load(sid)
                 return record.state if record else None
 
-            rows = [K.measure(sim, kind, text_of, speak, session)
-                    for kind in K.kinds(c.elders.numbers[0], c.elders.self_identify_key or "9",
-                                        c.service.keys.human)]
+            callers = K.kinds(c.elders.numbers[0], c.elders.self_identify_key or "9",
+                              c.service.keys.human)
+            lines = getattr(c.elders, "lines", None)
+            if lines:
+                callers.append(K.elder_line_kind(lines[0]))
+            rows = [K.measure(sim, kind, text_of, speak, session) for kind in callers]
             menus = first_menus(svc, cfg) if svc.voices is not None else []
         finally:
             sim.close()
@@ -157,10 +160,10 @@ def main() -> int:
               f"{r.reason or '-'}{' (elder)' if r.elder else ''} {r.note}".rstrip())
     if menus:
         print("\nfirst menu (greeting + root menu) as rendered:")
-        print(f"{'dialect':10} {'mode':7} {'seconds':>8} {'human option by s':>18} "
+        print(f"{'dialect':10} {'mode':12} {'seconds':>8} {'human option by s':>18} "
               f"{'choices':>8} {'pieces':>7}")
         for m in menus:
-            print(f"{m['dialect']:10} {m['mode']:7} {m['seconds']:>8.1f} "
+            print(f"{m['dialect']:10} {m['mode']:12} {m['seconds']:>8.1f} "
                   f"{m['human_option_by']:>18.1f} {m['choices']:>8} {m['pieces']:>7}")
     return 0
 

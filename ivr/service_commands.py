@@ -22,7 +22,28 @@ def check() -> None:
                           highlight=False)
         console.print(f"{len(problems)} problem(s) found", style="red")
         sys.exit(1)
-    console.print("config OK", style="green")
+    warnings = menu_timing_warnings(Settings.from_env())
+    for w in warnings:
+        console.print(f"[yellow]warning[/yellow] {w}", highlight=False, soft_wrap=True)
+    console.print("config OK" + (f" ({len(warnings)} warning(s))" if warnings else ""),
+                  style="green")
+
+
+def menu_timing_warnings(settings) -> list:
+    """Menus longer than config/menus.yaml `limits`, timed on the rendered prompts (or the
+    measured speaking rate where a prompt is not rendered yet)."""
+    from ivr.config.loader import load_config
+    from ivr.flow.engine import FlowConfig
+    from ivr.flow.timing import timing_warnings
+    from ivr.speech.voices import VoiceCatalog
+
+    config = load_config(settings)
+    voices = VoiceCatalog(settings.voices_dir, config.voices)
+    try:
+        cfg = FlowConfig(service=config.service, menus=config.menus, elders=config.elders)
+        return timing_warnings(cfg, voices.speech_seconds)
+    finally:
+        voices.close()
 
 
 def _refuse_bad_config() -> None:

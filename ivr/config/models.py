@@ -88,7 +88,8 @@ class DialectSettings(Strict):
 
 class Timeouts(Strict):
     gather_seconds: int = Field(6, ge=3, le=60)
-    max_silences: int = Field(2, ge=1, le=5, description="silences in a row before a human")
+    max_silences: int = Field(
+        1, ge=1, le=5, description="silences in a row before a human (1: the first silence)")
     max_wrong_keys: int = Field(2, ge=1, le=5, description="wrong keys before a human")
 
 
@@ -216,12 +217,28 @@ class Phrases(Strict):
     option: DialectText = Field(description="template with {label} and {key}")
     dialect_offer: DialectText = Field(description="template with {name} and {key}")
     elder_offer: DialectText = Field(description="template with {key}")
-    controls: DialectText = Field(description="how to repeat and slow down")
+    controls: DialectText = Field(description="how to repeat and slow down; said once per call")
+    human_speech: DialectText = Field(
+        default_factory=dict, description="said right after the human option: say \"人工\"")
     not_understood: DialectText
     silence: DialectText
     transfer: DialectText
+    silence_transfer: DialectText = Field(
+        default_factory=dict, description="a silent caller is told a person is coming")
     elder_direct: DialectText
     failsafe: DialectText
+
+
+class MenuLimits(Strict):
+    """What a caller's time allows: the engine keeps the choices, `ivr check` the seconds."""
+
+    first_menu_choices: int = Field(
+        4, ge=1, le=9, description="choices said in the first menu (besides the human option); "
+        "elder and dialect offers beyond it are not said (their keys still work)")
+    first_menu_seconds: float = Field(15, gt=0, description="greeting + first menu, normal rate")
+    first_menu_seconds_elder: float = Field(20, gt=0, description="the same at the elder rate")
+    human_option_by_seconds: float = Field(
+        8, gt=0, description="the human option has been said by then, in every voice mode")
 
 
 class MenuConfig(Strict):
@@ -230,6 +247,7 @@ class MenuConfig(Strict):
     root: str
     nodes: dict[str, MenuNode]
     phrases: Phrases
+    limits: MenuLimits = MenuLimits()
 
     @model_validator(mode="after")
     def _links(self) -> MenuConfig:
@@ -260,12 +278,15 @@ class ElderConfig(Strict):
     )
     self_identify_key: Key | None = "9"
     numbers: list[str] = Field(default_factory=list)
+    lines: list[str] = Field(
+        default_factory=list, description="numbers callers dial for the elder line (the To "
+        "number); a caller there who presses nothing gets the elder policy")
     lookup_hook: str | None = Field(
         None, description="'module:function' taking the caller number, returning bool"
     )
     profile: ElderProfile = ElderProfile()
 
-    @field_validator("numbers")
+    @field_validator("numbers", "lines")
     @classmethod
     def _numbers(cls, v: list[str]) -> list[str]:
         for n in v:

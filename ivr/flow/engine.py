@@ -5,6 +5,11 @@ policy, dialect choice) is tested without a server. The rules, in order of prece
 the human key / intent always wins; `*` repeats; `#` slows down; a menu option acts; at the root,
 dialect and elder keys are honoured; anything else is a wrong key. Silence and wrong keys are
 counted and, past the limit, end with a human, never with a hang-up.
+
+Time is the caller's: the first menu says the human option right after the greeting and at most
+``limits.first_menu_choices`` other choices; dialect offers only when neither the number's prefix
+nor the caller's memory chose the dialect; the `*`/`#` controls once per call, never in the first
+menu; by default the first silence brings a person.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ class CallerInfo:
     remembered_dialect: str | None = None
     remembered_voice_mode: str | None = None
     prefix_dialect: str | None = None
+    elder_line: bool = False  # the caller dialled the elder line (elders.yaml `lines`)
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,9 @@ class CallState:
     transferred: bool = False
     transfer_reason: str | None = None
     left: bool = False
+    dialect_decided: bool = False  # prefix, memory or a key chose it: no dialect offers
+    controls_said: bool = False  # `*`/`#` are explained once per call
+    elder_line: bool = False
 
 
 @dataclass(frozen=True)
@@ -124,15 +133,20 @@ def dialect_for_number(cfg: FlowConfig, number: str) -> str | None:
 def start_call(cfg: FlowConfig, caller: CallerInfo) -> Outcome:
     """The first answer to a call: greeting and root menu, or a human at once for known elders."""
     dialect = first_dialect(cfg, caller)
+    known = cfg.service.dialects.known
+    decided = any(d and d in known for d in (caller.remembered_dialect, caller.prefix_dialect))
     mode = caller.remembered_voice_mode if caller.remembered_voice_mode in VOICE_MODES else None
     state = CallState(dialect=dialect, node=cfg.menus.root, voice_mode=mode or "normal",
-                      path=(cfg.menus.root,))
+                      path=(cfg.menus.root,), dialect_decided=decided,
+                      elder_line=caller.elder_line)
+    if caller.elder_line:  # slow from the first word; who presses nothing gets the elder policy
+        state = replace(state, voice_mode=_slower_of(state.voice_mode,
+                                                     cfg.elders.profile.voice_mode))
     if caller.known_elder:
         state = _as_elder(cfg, state, "known")
-        if cfg.elders.policy == "direct":
-            greet = _t(cfg, "greeting", state)
-            return _transfer(cfg, state, "elder_direct", (greet, _t(cfg, "elder_direct", state)))
-    return Outcome(state, menu_prompt(cfg, state, greeting=True))
+        if cfg.elders.policy == "direct":  # one sentence (it greets), then the queue
+            return _transfer(cfg, state, "elder_direct", (_t(cfg, "elder_direct", state),))
+    return _menu(cfg, state, greeting=True)
 
 
 def handle_input(
@@ -149,10 +163,10 @@ def handle_input(
     if not key and not intent:
         return _silence(cfg, state)
     if key == keys.repeat or intent == "repeat":
-        return Outcome(_reset(state), menu_prompt(cfg, _reset(state)))
+        return _menu(cfg, _reset(state))
     if key == keys.slower or intent == "slower":
         slower = replace(_reset(state), voice_mode=next_slower(state.voice_mode))
-        return Outcome(slower, menu_prompt(cfg, slower), {"voice_mode": slower.voice_mode})
+        return _menu(cfg, slower, remember={"voice_mode": slower.voice_mode})
     option = _find_option(cfg, state, key, intent)
     if option is not None:
         return _act(cfg, _reset(state), option)
@@ -165,32 +179,61 @@ def handle_input(
 
 def menu_prompt(cfg: FlowConfig, state: CallState, greeting: bool = False,
                 before: tuple[str, ...] = ()) -> Prompt:
-    """The sentences of a menu: the human option always first, then the options."""
+    """The sentences of a menu: the human option always first, then the options.
+
+    The first menu (``greeting``) is kept short: no controls, and at the root no more than
+    ``limits.first_menu_choices`` choices besides the human option. The controls are said in
+    the first later menu unless ``state.controls_said``."""
     node = cfg.menus.nodes[state.node]
     sentences: list[str] = list(before)
     if greeting:
         sentences.append(_t(cfg, "greeting", state))
     sentences.append(_t(cfg, "human_first", state, key=cfg.service.keys.human))
+    sentences.append(_t(cfg, "human_speech", state))
+    options = visible_options(cfg, state)
+    elder, dialects = root_offers(cfg, state, len(options)) if state.node == cfg.menus.root else (
+        [], [])
+    sentences += elder  # the elder line next: who needs it hears it early
     intro = text_for(node.intro, state.dialect, cfg.service.dialects.default) if node.intro else ""
     if intro:
         sentences.append(intro)
-    options = visible_options(cfg, state)
     for opt in options:
         label = text_for(opt.label, state.dialect, cfg.service.dialects.default)
         sentences.append(_t(cfg, "option", state, label=label, key=opt.key))
-    if state.node == cfg.menus.root:
-        if not state.elder and cfg.elders.self_identify_key:
-            sentences.append(_t(cfg, "elder_offer", state, key=cfg.elders.self_identify_key))
-        # elders hear at most max_options choices in all: menu options first, then dialects
-        room = max(0, cfg.elders.profile.max_options - len(options)) if state.elder else None
-        for offer in cfg.service.dialects.offered[:room]:
-            if offer.dialect != state.dialect:
-                name = cfg.service.dialects.known[offer.dialect]
-                # the offer is worded in the offered dialect, so its speakers recognise it
-                sentences.append(_t(cfg, "dialect_offer", state, name=name, key=offer.key,
-                                    dialect=offer.dialect))
-    sentences.append(_t(cfg, "controls", state))
+    sentences += dialects
+    if says_controls(state, greeting):
+        sentences.append(_t(cfg, "controls", state))
     return Prompt(sentences=tuple(s for s in sentences if s), timeout=gather_timeout(cfg, state))
+
+
+def root_offers(cfg: FlowConfig, state: CallState, options: int) -> tuple[list[str], list[str]]:
+    """The elder line and dialect offers, within what is left of the choice budget
+    (elders: ``max_options`` in all; everyone: ``limits.first_menu_choices``)."""
+    room = cfg.menus.limits.first_menu_choices - options
+    if state.elder:
+        room = min(room, cfg.elders.profile.max_options - options)
+    elder: list[str] = []
+    if not state.elder and not state.elder_line and cfg.elders.self_identify_key and room > 0:
+        elder.append(_t(cfg, "elder_offer", state, key=cfg.elders.self_identify_key))
+        room -= 1
+    out: list[str] = []
+    if state.dialect_decided:
+        return elder, out
+    for offer in cfg.service.dialects.offered:
+        if room <= 0:
+            break
+        if offer.dialect != state.dialect:
+            name = cfg.service.dialects.known[offer.dialect]
+            # the offer is worded in the offered dialect, so its speakers recognise it
+            out.append(_t(cfg, "dialect_offer", state, name=name, key=offer.key,
+                          dialect=offer.dialect))
+            room -= 1
+    return elder, out
+
+
+def says_controls(state: CallState, greeting: bool) -> bool:
+    """`*`/`#` are explained once per call, in the first menu after the first one."""
+    return not greeting and not state.controls_said
 
 
 def visible_options(cfg: FlowConfig, state: CallState) -> list[MenuOption]:
@@ -214,14 +257,25 @@ def _t(cfg: FlowConfig, phrase: str, state: CallState, dialect: str | None = Non
     return template.format(**values) if values else template
 
 
+def _menu(cfg: FlowConfig, state: CallState, greeting: bool = False,
+          before: tuple[str, ...] = (), remember: dict[str, str] | None = None) -> Outcome:
+    """A menu prompt, noting in the state that the controls were said (once per call)."""
+    prompt = menu_prompt(cfg, state, greeting=greeting, before=before)
+    if says_controls(state, greeting):
+        state = replace(state, controls_said=True)
+    return Outcome(state, prompt, remember or {})
+
+
 def _reset(state: CallState) -> CallState:
     return replace(state, silences=0, wrong_keys=0)
 
 
+def _slower_of(mode: str, other: str) -> str:
+    return max(mode, other, key=VOICE_MODES.index)
+
+
 def _as_elder(cfg: FlowConfig, state: CallState, source: str) -> CallState:
-    mode = state.voice_mode
-    if VOICE_MODES.index(mode) < VOICE_MODES.index(cfg.elders.profile.voice_mode):
-        mode = cfg.elders.profile.voice_mode
+    mode = _slower_of(state.voice_mode, cfg.elders.profile.voice_mode)
     return replace(state, elder=True, elder_source=source, voice_mode=mode)
 
 
@@ -237,12 +291,12 @@ def _act(cfg: FlowConfig, state: CallState, option: MenuOption) -> Outcome:
     action = option.action
     if isinstance(action, GotoAction):
         moved = replace(state, node=action.node, path=state.path + (action.node,))
-        return Outcome(moved, menu_prompt(cfg, moved))
+        return _menu(cfg, moved)
     if isinstance(action, InfoAction):
         target = action.then or state.node
         moved = replace(state, node=target, path=state.path + (f"info:{option.key}",))
         info = text_for(action.text, state.dialect, cfg.service.dialects.default)
-        return Outcome(moved, menu_prompt(cfg, moved, before=(info,)))
+        return _menu(cfg, moved, before=(info,))
     if isinstance(action, TransferAction):
         moved = replace(state, path=state.path + (f"transfer:{action.reason}",))
         return _transfer(cfg, moved, action.reason, topic=action.skill)
@@ -260,20 +314,28 @@ def _root_extra(cfg: FlowConfig, state: CallState, key: str,
         elder = _as_elder(cfg, _reset(state), "self")
         if cfg.elders.policy == "direct":
             return _transfer(cfg, elder, "elder_self")
-        return Outcome(elder, menu_prompt(cfg, elder), {"voice_mode": elder.voice_mode})
+        return _menu(cfg, elder, remember={"voice_mode": elder.voice_mode})
     for offer in cfg.service.dialects.offered:
         if key and key == offer.key:
-            chosen = replace(_reset(state), dialect=offer.dialect)
-            return Outcome(chosen, menu_prompt(cfg, chosen, greeting=True),
-                           {"dialect": offer.dialect})
+            chosen = replace(_reset(state), dialect=offer.dialect, dialect_decided=True)
+            return _menu(cfg, chosen, greeting=True, remember={"dialect": offer.dialect})
     return None
 
 
 def _silence(cfg: FlowConfig, state: CallState) -> Outcome:
+    """Silence: a short "a person is coming" and the queue (by default at the first silence).
+    On the elder line the caller who says nothing is an elder and gets the elder policy."""
     state = replace(state, silences=state.silences + 1)
+    coming = (_t(cfg, "silence_transfer", state) or _t(cfg, "transfer", state),)
+    if state.elder_line and not state.elder:
+        elder = _as_elder(cfg, state, "line")
+        if cfg.elders.policy == "direct":
+            return _transfer(cfg, elder, "elder_line", coming)
+        return _menu(cfg, _reset(elder), before=(_t(cfg, "silence", state),),
+                     remember={"voice_mode": elder.voice_mode})
     if state.silences >= cfg.service.timeouts.max_silences:
-        return _transfer(cfg, state, "no_input")
-    return Outcome(state, menu_prompt(cfg, state, before=(_t(cfg, "silence", state),)))
+        return _transfer(cfg, state, "no_input", coming)
+    return _menu(cfg, state, before=(_t(cfg, "silence", state),))
 
 
 def _wrong(cfg: FlowConfig, state: CallState) -> Outcome:
@@ -282,7 +344,7 @@ def _wrong(cfg: FlowConfig, state: CallState) -> Outcome:
         return _transfer(cfg, state, "elder_any_key")
     if state.wrong_keys >= cfg.service.timeouts.max_wrong_keys:
         return _transfer(cfg, state, "wrong_keys")
-    return Outcome(state, menu_prompt(cfg, state, before=(_t(cfg, "not_understood", state),)))
+    return _menu(cfg, state, before=(_t(cfg, "not_understood", state),))
 
 
 def _transfer(cfg: FlowConfig, state: CallState, reason: str,

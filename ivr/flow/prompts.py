@@ -29,7 +29,8 @@ def all_prompt_texts(config: Any) -> list[tuple[str, str]]:
                     if texts:
                         add(text_for(texts, dialect, default))
         phrases = cfg.menus.phrases
-        for name in ("silence", "not_understood", "transfer", "elder_direct", "failsafe"):
+        for name in ("silence", "not_understood", "transfer", "elder_direct", "failsafe",
+                     "controls", "human_speech", "silence_transfer"):
             add(text_for(getattr(phrases, name), dialect, default))
         add(config.scam.warning(dialect))
     return list(out)

@@ -72,7 +72,8 @@ class CallFlow:
         return FlowConfig(service=c.service, menus=c.menus, elders=c.elders)
 
     # ------------------------------------------------------------------ webhooks
-    def incoming(self, call_sid: str, from_number: str, ws_base: str) -> str:
+    def incoming(self, call_sid: str, from_number: str, ws_base: str,
+                 to_number: str = "") -> str:
         """First webhook of a call: greeting + root menu, or a human at once for known elders."""
         with self.sessions.locked(call_sid):
             cached = self.sessions.reply(call_sid, INCOMING_STEP)
@@ -86,6 +87,7 @@ class CallFlow:
                 remembered_dialect=prefs.get("dialect"),
                 remembered_voice_mode=prefs.get("voice_mode"),
                 prefix_dialect=dialect_for_number(cfg, from_number),
+                elder_line=bool(to_number) and to_number in cfg.elders.lines,
             )
             outcome = start_call(cfg, info)
             record = CallRecord(state=outcome.state, call_sid=call_sid, caller_key=key,

@@ -42,6 +42,7 @@ class Kind:
     say_restricted: bool = True  # a menu answer (True) or free speech (a story)
     callback: bool = False  # presses 1 when offered a call-back in the queue
     stay_in_queue: float = 3.0  # seconds in the queue before hanging up
+    to: str | None = None  # the number dialled (None: the hotline)
 
 
 @dataclass
@@ -146,6 +147,11 @@ def kinds(known_elder: str, elder_key: str = "9", human_key: str = "0") -> list[
     ]
 
 
+def elder_line_kind(line: str) -> Kind:
+    """A caller on the elder line who presses nothing (an unknown number)."""
+    return Kind("silent on the elder line", "+8613911110010", to=line)
+
+
 def prompt_seconds_heard(events: list[dict[str, Any]], until: float | None) -> float:
     """Seconds of prompt audio the caller actually heard before ``until`` (barge-in cuts a
     prompt short: it ends at the next thing that happened)."""
@@ -167,7 +173,7 @@ def measure(sim: Any, kind: Kind, text_of: Callable[[str], str],
             speak: Callable[[str, str, bool], None] | None,
             session: Callable[[str], Any] | None = None) -> Row:
     """Place one call of ``kind`` and measure it."""
-    result: CallResult = sim.place_call(ListeningCaller(kind, text_of, speak))
+    result: CallResult = sim.place_call(ListeningCaller(kind, text_of, speak), to=kind.to)
     ev = result.events
     keys = "".join(e["digit"] for e in ev if e["kind"] == "dtmf")
     state = session(result.call_sid) if session else None

@@ -79,7 +79,8 @@ def ws_base() -> str:
 @signed
 def incoming() -> Response:
     sid = call_sid()
-    return xml(get_services().flow.incoming(sid, request.form.get("From", ""), ws_base()))
+    return xml(get_services().flow.incoming(sid, request.form.get("From", ""), ws_base(),
+                                            to_number=request.form.get("To", "")))
 
 
 @bp.post("/menu")

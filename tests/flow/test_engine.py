@@ -60,11 +60,20 @@ def test_human_option_is_said_first_in_every_menu(cfg):
         assert "人工" in first and "0" in first, (node, prompt.sentences)
 
 
-def test_two_silences_transfer_never_hang_up(cfg):
-    once = walk(cfg, [""])
+def test_first_silence_says_a_person_is_coming_and_transfers(cfg):
+    out = walk(cfg, [""])
+    assert isinstance(out.decision, Transfer)
+    assert out.decision.reason == "no_input"
+    assert out.decision.sentences == (cfg.menus.phrases.silence_transfer["mandarin"],)
+
+
+def test_with_two_silences_allowed_the_first_reprompts_never_hang_up(cfg):
+    two = replace(cfg, service=cfg.service.model_copy(update={
+        "timeouts": cfg.service.timeouts.model_copy(update={"max_silences": 2})}))
+    once = walk(two, [""])
     assert isinstance(once.decision, Prompt)
     assert "还在" in once.decision.sentences[0]
-    twice = handle_input(cfg, once.state, None)
+    twice = handle_input(two, once.state, None)
     assert isinstance(twice.decision, Transfer)
     assert twice.decision.reason == "no_input"
 
@@ -86,7 +95,10 @@ def test_valid_key_resets_the_counters(cfg):
 def test_repeat_and_slower(cfg):
     first = walk(cfg, ["1"])
     again = handle_input(cfg, first.state, "*")
-    assert again.decision.sentences == first.decision.sentences
+    # the same menu again; the `*`/`#` controls were said once already
+    controls = cfg.menus.phrases.controls["mandarin"]
+    assert controls in first.decision.sentences
+    assert again.decision.sentences == tuple(s for s in first.decision.sentences if s != controls)
     slower = handle_input(cfg, again.state, "#")
     assert slower.state.voice_mode == "elder"
     assert slower.remember == {"voice_mode": "elder"}
@@ -174,3 +186,65 @@ def test_no_sequence_of_silence_or_wrong_keys_ends_without_a_human(cfg, keys):
             break
         out = handle_input(cfg, out.state, None)
     assert isinstance(out.decision, Transfer)
+
+
+def _choices(sentences):
+    """Keys offered besides the human option (the `*`/`#` controls are not choices)."""
+    return [s for s in sentences if "按" in s and "人工" not in s and "星号" not in s]
+
+
+def test_first_menu_says_the_human_option_right_after_the_greeting_and_few_choices(cfg):
+    for caller in (CallerInfo(), CallerInfo(prefix_dialect="cantonese"),
+                   CallerInfo(remembered_voice_mode="elder_slower")):
+        prompt = start_call(cfg, caller).decision
+        assert isinstance(prompt, Prompt)
+        assert "人工" in prompt.sentences[1] and "0" in prompt.sentences[1]
+        assert len(_choices(prompt.sentences)) <= cfg.menus.limits.first_menu_choices
+        assert not any("星号" in s for s in prompt.sentences), "controls in the first menu"
+
+
+def test_dialect_offers_only_when_the_prefix_did_not_decide(cfg):
+    undecided = start_call(cfg, CallerInfo()).decision.sentences
+    assert any("广东话" in s for s in undecided)
+    for caller in (CallerInfo(prefix_dialect="cantonese"), CallerInfo(prefix_dialect="sichuanese"),
+                   CallerInfo(remembered_dialect="mandarin")):
+        sentences = start_call(cfg, caller).decision.sentences
+        assert not any("广东话" in s or "四川话" in s for s in sentences), caller
+    chosen = walk(cfg, ["8"])  # a Cantonese speaker chose by key: greeted again, no more offers
+    assert chosen.state.dialect == "cantonese" and chosen.state.dialect_decided
+    assert not any("广东话" in s or "四川话" in s for s in chosen.decision.sentences)
+
+
+def test_an_offer_left_out_of_the_first_menu_still_works(cfg):
+    said = " ".join(start_call(cfg, CallerInfo()).decision.sentences)
+    assert "四川话" not in said  # over the choice budget
+    out = walk(cfg, ["7"])
+    assert out.state.dialect == "sichuanese"
+
+
+def test_controls_are_said_once_per_call(cfg):
+    out = start_call(cfg, CallerInfo())
+    heard = []
+    for key in ("1", "4", "1", "*", "1"):  # account, back, account, repeat, balance info
+        out = handle_input(cfg, out.state, key)
+        heard.append(any("星号" in s for s in out.decision.sentences))
+    assert heard == [True, False, False, False, False]
+
+
+def test_elder_line_caller_who_presses_nothing_gets_the_elder_policy(cfg):
+    out = start_call(cfg, CallerInfo(elder_line=True))
+    assert isinstance(out.decision, Prompt) and out.state.voice_mode == "elder"
+    assert not any("老年人" in s for s in out.decision.sentences)  # no elder offer on its line
+    silent = handle_input(cfg, out.state, None)
+    assert isinstance(silent.decision, Transfer)
+    assert silent.decision.reason == "elder_line" and silent.state.elder
+    offer = load_flow_config(policy="offer")
+    out = start_call(offer, CallerInfo(elder_line=True))
+    silent = handle_input(offer, out.state, None)
+    assert isinstance(silent.decision, Prompt) and silent.state.elder
+    assert isinstance(handle_input(offer, silent.state, "5").decision, Transfer)  # any key
+
+
+def test_known_elder_hears_one_sentence_then_the_queue(cfg):
+    out = start_call(cfg, CallerInfo(known_elder=True))
+    assert out.decision.sentences == (cfg.menus.phrases.elder_direct["mandarin"],)
