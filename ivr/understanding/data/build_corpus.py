@@ -197,16 +197,14 @@ def write_tsv(path: Path, columns: list[str], rows: list[dict[str, str]]) -> Non
 
 
 def write_sources(cases: list[Case], path: Path) -> None:
-    titles = {}
-    extra = HERE / "source_titles.tsv"
-    if extra.exists():
-        with extra.open(encoding="utf-8") as fh:
-            for line in fh.read().splitlines()[1:]:
-                url, _, title = line.partition("\t")
-                titles[url] = title
-    rows = [{"url": c.url, "title": titles.get(c.url, ""), "category": c.label,
-             "split": split_for(c.url, c.split)} for c in cases]
+    """One row per page; `title` is our one-line summary of its case, not the page's headline."""
+    rows = [{"url": c.url, "title": f"{_pick_first(c.actor)}:{_pick_first(c.claim)}"[:80],
+             "category": c.label, "split": split_for(c.url, c.split)} for c in cases]
     write_tsv(path, ["url", "title", "category", "split"], rows)
+
+
+def _pick_first(items: list[str]) -> str:
+    return items[0] if items else ""
 
 
 def build(out_dir: Path = HERE, rewrite_blind: bool = False) -> dict[str, int]:
