@@ -25,6 +25,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
+from deploy_config import config_with_fresh_passwords
 from twilio.request_validator import RequestValidator
 
 from ivr.local_redis import LocalRedisServer, free_port
@@ -136,7 +137,10 @@ def main() -> None:
     app_port, bare_port = free_port(), free_port()
     procs: list[subprocess.Popen] = []
     env = {**os.environ, "REDIS_URL": redis_server.url,
-           "TWILIO_AUTH_TOKEN": TOKEN, "IVR_ROOT": str(REPO), "IVR_VAR_DIR": str(tmp / "var")}
+           "TWILIO_AUTH_TOKEN": TOKEN, "IVR_ROOT": str(REPO), "IVR_VAR_DIR": str(tmp / "var"),
+           # a real token: `ivr serve` needs a public URL and agents without demo passwords
+           "IVR_PUBLIC_URL": f"http://127.0.0.1:{app_port}",
+           "IVR_CONFIG_DIR": str(config_with_fresh_passwords(tmp))}
     try:
         procs.append(subprocess.Popen(
             [sys.executable, "-m", "ivr", "serve", "--bind", f"127.0.0.1:{app_port}",

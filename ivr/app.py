@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, request
+from flask import Flask
 
 from ivr.config.holder import ConfigHolder
+from ivr.flow.elder_hook import ElderLookup
 from ivr.flow.service import CallFlow
 from ivr.flow.session import SessionStore
 from ivr.flow.speech_actions import SpeechActions
@@ -17,7 +18,7 @@ from ivr.routing.reconcile import Reconciler
 from ivr.services import EXTENSION_KEY, Services
 from ivr.settings import Settings
 from ivr.speech.asr import SpeechService
-from ivr.telephony.rest import CallControl, make_client
+from ivr.telephony.rest import TWILIO_API, CallControl, make_client
 from ivr.understanding.audit import ScamAudit
 
 log = logging.getLogger(__name__)
@@ -40,10 +41,12 @@ def create_app(settings: Settings | None = None, *, allow_last_good: bool = Fals
     client = connect(redis_url, settings.var_dir)
     if redis_url and not redis_url.startswith("unix://"):
         _check_persistence(client)
+    # The REST base receives the auth token: from the environment only (Settings), never YAML.
     calls = CallControl(make_client(settings.twilio_account_sid, settings.twilio_auth_token,
-                                    settings.twilio_api_base or service.twilio.api_base,
+                                    settings.twilio_api_base or TWILIO_API,
                                     timeout=service.twilio.rest_timeout_seconds))
     svc = Services(settings=settings, config=holder, redis=client, calls=calls)
+    svc.public_url()  # no public URL outside dev mode: refuse to build (PublicUrlError)
     retention = service.retention
     sessions = SessionStore(client, retention.session_ttl_seconds, retention.caller_memory_days)
     queue = CallQueue(client, lambda: holder.current.agents.queue)
@@ -62,6 +65,7 @@ def create_app(settings: Settings | None = None, *, allow_last_good: bool = Fals
         caller_watch=CallerWatch(client, watch.window_seconds, watch.threshold, watch.numbers,
                                  salt=settings.secret_key),
         speech_enabled=lambda: speech_service is not None and speech_service.enabled,
+        elder_lookup=ElderLookup(settings.root),
     )
 
     app = Flask(__name__)
@@ -77,12 +81,6 @@ def create_app(settings: Settings | None = None, *, allow_last_good: bool = Fals
     # holds a webhook worker's thread.
     for bp in (webhooks.bp, holding.bp, console.bp, audio_blueprint.bp, health.bp):
         app.register_blueprint(bp)
-
-    @app.before_request
-    def _remember_base() -> None:
-        # Where Twilio reaches us, for REST redirects made outside a request (speech actions).
-        if request.path.startswith("/voice/"):
-            svc.extras["seen_base"] = request.host_url.rstrip("/")
 
     reconciler = Reconciler(svc, svc.extras["flow"])
     svc.extras["reconciler"] = reconciler
@@ -104,8 +102,8 @@ def _check_persistence(client) -> None:
 
 
 def _base_url(svc: Services) -> str:
-    return svc.config.current.service.public_url or svc.extras.get(
-        "seen_base", "http://127.0.0.1:5000")
+    """REST redirects made outside a request (speech actions) go to the configured public URL."""
+    return svc.public_url()
 
 
 def _speech(settings: Settings, holder: ConfigHolder, actions: SpeechActions,

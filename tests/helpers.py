@@ -28,7 +28,9 @@ def make_settings(tmp_path: Path, redis_url: str | None, **overrides) -> Setting
         twilio_account_sid=ACCOUNT,
         twilio_auth_token=TOKEN,
         agent_api_token="agent-api-token",
+        agent_api_agent="wang",
         secret_key="test-secret",
+        public_url=BASE,
     )
     return replace(settings, **overrides)
 

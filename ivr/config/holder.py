@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ivr.config.errors import ConfigError
 from ivr.config.loader import load_config
+from ivr.private_files import write_private
 from ivr.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -86,9 +87,7 @@ class ConfigHolder:
 
     def _save_snapshot(self) -> None:
         try:
-            self.snapshot.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.snapshot.with_suffix(".tmp")
-            tmp.write_text(self.current.model_dump_json(), encoding="utf-8")
-            tmp.replace(self.snapshot)
+            # password hashes are in it: 0600 (ivr.private_files)
+            write_private(self.snapshot, self.current.model_dump_json())
         except OSError as exc:  # a read-only var/ must not stop the service
             log.warning("could not save config snapshot: %s", exc)

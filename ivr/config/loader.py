@@ -149,6 +149,10 @@ def cross_check(
                 f"key {offer.key!r} is already used by the root menu or a global key",
             ))
         greeting_keys[offer.key] = f"dialects.offered.{i}"
+    from ivr.flow.elder_hook import problems as hook_problems
+
+    for reason in hook_problems(elders.lookup_hook, elders.hook_packages, settings.root):
+        out.append(ConfigProblem(elders_file, "lookup_hook", reason))
     ek = elders.self_identify_key
     if ek and (ek in root_keys | global_keys or ek in greeting_keys):
         out.append(ConfigProblem(

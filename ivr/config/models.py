@@ -30,7 +30,9 @@ Key = Annotated[str, Field(min_length=1, max_length=1)]
 
 # ---------------------------------------------------------------- config/ivr.yaml
 class TwilioSettings(Strict):
-    api_base: str = "https://api.twilio.com"
+    api_base: str | None = Field(
+        None, description="ignored: the REST base gets the auth token, so it comes only from "
+        "the TWILIO_API_BASE environment variable")
     queue_name: str = "hotline"
     caller_id: str = Field("+10000000000", description="Number that places call-backs")
     rest_timeout_seconds: float = Field(
@@ -282,8 +284,14 @@ class ElderConfig(Strict):
         default_factory=list, description="numbers callers dial for the elder line (the To "
         "number); a caller there who presses nothing gets the elder policy")
     lookup_hook: str | None = Field(
-        None, description="'module:function' taking the caller number, returning bool"
+        None, description="'hooks.module:function' taking the caller number, returning True"
     )
+    hook_packages: list[str] = Field(
+        default_factory=lambda: ["hooks"],
+        description="packages the hook may come from; 'hooks' is the deployment's hooks/ folder",
+    )
+    lookup_timeout_seconds: float = Field(1.0, gt=0, le=5,
+                                          description="a slower hook counts as 'not elderly'")
     profile: ElderProfile = ElderProfile()
 
     @field_validator("numbers", "lines")
@@ -297,8 +305,16 @@ class ElderConfig(Strict):
     @field_validator("lookup_hook")
     @classmethod
     def _hook(cls, v: str | None) -> str | None:
-        if v is not None and not re.match(r"^[\w.]+:\w+$", v):
+        if v is not None and not re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*", v, re.ASCII):
             raise ValueError("must be 'package.module:function'")
+        return v
+
+    @field_validator("hook_packages")
+    @classmethod
+    def _packages(cls, v: list[str]) -> list[str]:
+        for p in v:
+            if not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", p, re.ASCII):
+                raise ValueError(f"{p!r} is not a package name")
         return v
 
 

@@ -6,7 +6,6 @@ This is the I/O side of the flow (Redis, queue, voice catalog); the blueprint in
 
 from __future__ import annotations
 
-import importlib
 import logging
 import time
 from collections.abc import Callable
@@ -54,7 +53,7 @@ class CallFlow:
     def __init__(self, config_holder: Any, sessions: SessionStore, secret: str,
                  queue: Any = None, voices: Any = None, caller_watch: Any = None,
                  speech_enabled: Callable[[], bool] = lambda: False,
-                 urls: CallUrls = CallUrls()):
+                 urls: CallUrls = CallUrls(), elder_lookup: Any = None):
         self.holder = config_holder
         self.sessions = sessions
         self.secret = secret
@@ -63,7 +62,7 @@ class CallFlow:
         self.caller_watch = caller_watch
         self.speech_enabled = speech_enabled
         self.urls = urls
-        self._hooks: dict[str, Callable[[str], bool]] = {}
+        self.elder_lookup = elder_lookup
 
     # ------------------------------------------------------------------ config views
     @property
@@ -75,6 +74,9 @@ class CallFlow:
     def incoming(self, call_sid: str, from_number: str, ws_base: str,
                  to_number: str = "") -> str:
         """First webhook of a call: greeting + root menu, or a human at once for known elders."""
+        # The admin's lookup hook runs before the call lock (with its own timeout), so a slow
+        # hook never holds the lock a retried webhook waits on.
+        known_elder = self.is_known_elder(from_number)
         with self.sessions.locked(call_sid):
             cached = self.sessions.reply(call_sid, INCOMING_STEP)
             if cached:
@@ -83,7 +85,7 @@ class CallFlow:
             key = caller_key(from_number, self.secret)
             prefs = self.sessions.preferences(key)
             info = CallerInfo(
-                known_elder=self.is_known_elder(from_number),
+                known_elder=known_elder,
                 remembered_dialect=prefs.get("dialect"),
                 remembered_voice_mode=prefs.get("voice_mode"),
                 prefix_dialect=dialect_for_number(cfg, from_number),
@@ -231,18 +233,10 @@ class CallFlow:
         elders = self.holder.current.elders
         if number in elders.numbers:
             return True
-        if not elders.lookup_hook:
+        if not elders.lookup_hook or self.elder_lookup is None:
             return False
-        try:
-            hook = self._hooks.get(elders.lookup_hook)
-            if hook is None:
-                module, func = elders.lookup_hook.split(":")
-                hook = getattr(importlib.import_module(module), func)
-                self._hooks[elders.lookup_hook] = hook
-            return bool(hook(number))
-        except Exception:  # a broken hook must not block the call
-            log.exception("elder lookup hook failed for %s", mask_number(number))
-            return False
+        return self.elder_lookup.is_elder(elders.lookup_hook, elders.hook_packages, number,
+                                          elders.lookup_timeout_seconds)
 
     def voice_for(self, state: CallState) -> twiml.Voice:
         if self.voices is None:

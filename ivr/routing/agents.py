@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from functools import cache
 
-import redis
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ivr.routing.agents_config import Agent, AgentsConfig
 
-MAX_FAILURES = 10  # failed logins per agent id within the window before a lockout
-FAILURE_WINDOW = 300
+# Documented demo passwords (docs/agent-console.md): refused outside dev mode, by `ivr serve`
+# for agents whose hash matches one and at login (a config reload could bring one back).
+DEMO_PASSWORDS = ("demo-wang-1234", "demo-chan-1234", "demo-li-1234")
+DEMO_PATTERN = re.compile(r"demo-[a-z0-9_.-]{1,64}-1234")
 
 
 @cache
@@ -38,6 +40,22 @@ def verify_password(config: AgentsConfig, agent_id: str, password: str) -> Agent
     return agent if agent and ok else None
 
 
+def is_demo_password(password: str) -> bool:
+    """A documented demo password (or one of their shape): never valid outside dev mode."""
+    return password in DEMO_PASSWORDS or DEMO_PATTERN.fullmatch(password) is not None
+
+
+def agents_with_demo_passwords(config: AgentsConfig) -> list[str]:
+    """Ids of agents whose password is still a documented demo one (slow: one hash check per
+    agent and demo password; for start-up only)."""
+    found = []
+    for agent in config.agents:
+        candidates = {*DEMO_PASSWORDS, f"demo-{agent.id}-1234"}
+        if any(check_password_hash(agent.password_hash, p) for p in sorted(candidates)):
+            found.append(agent.id)
+    return found
+
+
 def new_api_token() -> tuple[str, str]:
     """(token to give the agent, SHA-256 hex to put in agents.yaml as api_token_sha256)."""
     token = secrets.token_urlsafe(32)
@@ -49,18 +67,24 @@ def token_digest(token: str) -> str:
 
 
 def agent_for_token(
-    config: AgentsConfig, shared_token: str | None, token: str, claimed_agent: str | None
+    config: AgentsConfig, shared_token: str | None, token: str, claimed_agent: str | None,
+    shared_agent: str | None = None,
 ) -> tuple[bool, Agent | None]:
-    """(authenticated, agent). A per-agent token names its agent; the shared token acts for
-    the agent the request claims (or for nobody, read-only)."""
+    """(authenticated, agent). A per-agent token acts as its own agent only. The shared token
+    (``IVR_AGENT_API_TOKEN``) acts only as the one agent it is configured for
+    (``IVR_AGENT_API_AGENT``), else as nobody (read-only); naming another agent is refused."""
     if not token:
         return False, None
     digest = token_digest(token)
     for agent in config.agents:
         if agent.api_token_sha256 and hmac.compare_digest(agent.api_token_sha256, digest):
+            if claimed_agent and claimed_agent != agent.id:
+                return False, None
             return True, agent
     if shared_token and hmac.compare_digest(shared_token.encode(), token.encode()):
-        return True, config.agent(claimed_agent) if claimed_agent else None
+        if claimed_agent and claimed_agent != shared_agent:
+            return False, None
+        return True, config.agent(shared_agent) if shared_agent else None
     return False, None
 
 
@@ -70,26 +94,3 @@ def new_csrf_token() -> str:
 
 def csrf_ok(expected: str | None, given: str | None) -> bool:
     return bool(expected and given) and hmac.compare_digest(expected.encode(), given.encode())
-
-
-class LoginThrottle:
-    """Counts failed logins per agent id in Redis, so a password cannot be guessed online."""
-
-    def __init__(self, redis_client: redis.Redis):
-        self.r = redis_client
-
-    @staticmethod
-    def key(agent_id: str) -> str:
-        return f"ivr:{{auth}}:fail:{agent_id[:64]}"
-
-    def locked(self, agent_id: str) -> bool:
-        return int(self.r.get(self.key(agent_id)) or 0) >= MAX_FAILURES
-
-    def failed(self, agent_id: str) -> None:
-        pipe = self.r.pipeline()
-        pipe.incr(self.key(agent_id))
-        pipe.expire(self.key(agent_id), FAILURE_WINDOW)
-        pipe.execute()
-
-    def succeeded(self, agent_id: str) -> None:
-        self.r.delete(self.key(agent_id))

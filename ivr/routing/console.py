@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import timedelta
 from typing import Any
 
 import redis
@@ -28,15 +29,16 @@ from flask import (
 from ivr import metrics
 from ivr.routing import holding
 from ivr.routing.agents import (
-    LoginThrottle,
     agent_for_token,
     csrf_ok,
+    is_demo_password,
     new_csrf_token,
     verify_password,
 )
 from ivr.routing.agents_config import Agent
+from ivr.routing.auth_store import AgentSessions, LoginThrottle
 from ivr.routing.queue import AgentBusy
-from ivr.services import get_services
+from ivr.services import EXTENSION_KEY, get_services
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +55,44 @@ QUEUE_LIST_LIMIT = 100
 NOT_QUEUED_MESSAGE = "来电者尚未进入排队（还在听提示），已保留原位，请稍后再接。"
 DISPATCH_MESSAGE = "电话系统暂时不可用，来电者保留原来的排队位置，请稍后再试。"
 STORE_DOWN_MESSAGE = "排队系统暂时不可用，请稍后再试。"
+SESSION_LIFETIME = timedelta(hours=8)  # one shift; the server-side session expires with it
 
 
 @bp.record_once
 def _cookie_defaults(state) -> None:
-    """Session cookies the console relies on: not readable by scripts, not sent cross-site."""
-    state.app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    if not state.app.config.get("SESSION_COOKIE_SAMESITE"):
-        state.app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    """Session cookies the console relies on: not readable by scripts, not sent cross-site,
+    only over https when the service is public over https, and with a lifetime."""
+    cfg = state.app.config
+    cfg["SESSION_COOKIE_HTTPONLY"] = True
+    if cfg.get("SESSION_COOKIE_SAMESITE") not in ("Strict", "Lax"):
+        cfg["SESSION_COOKIE_SAMESITE"] = "Lax"
+    cfg["PERMANENT_SESSION_LIFETIME"] = SESSION_LIFETIME
+    svc = state.app.extensions.get(EXTENSION_KEY)
+    secure = True
+    if svc is not None:
+        try:
+            secure = svc.public_url().startswith("https://") or not svc.settings.dev_mode
+        except ValueError:
+            secure = True
+    cfg["SESSION_COOKIE_SECURE"] = secure
+
+
+def _sessions() -> AgentSessions:
+    return AgentSessions(get_services().redis, int(SESSION_LIFETIME.total_seconds()))
+
+
+def client_address() -> str:
+    """The client's address: the socket peer, or (from a trusted proxy only) the last
+    X-Forwarded-For hop that is not itself a trusted proxy."""
+    peer = request.remote_addr or "-"
+    proxies = set(getattr(get_services().config.current.service, "trusted_proxies", ()) or ())
+    if peer not in proxies:
+        return peer
+    hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        if hop not in proxies:
+            return hop[:64]
+    return peer
 
 
 def csrf_token() -> str:
@@ -81,7 +113,8 @@ def _authenticate() -> Response | None:
         if claimed is None and request.is_json:
             claimed = (request.get_json(silent=True) or {}).get("agent")
         ok, agent = agent_for_token(svc.config.current.agents, svc.settings.agent_api_token,
-                                    header[len("Bearer "):].strip(), claimed)
+                                    header[len("Bearer "):].strip(), claimed,
+                                    getattr(svc.settings, "agent_api_agent", None))
         if not ok:
             return _json_error(401, "bad token")
         g.agent, g.bearer = agent, True
@@ -91,9 +124,14 @@ def _authenticate() -> Response | None:
         if not csrf_ok(session.get("csrf"), given):
             log.warning("console POST without a valid CSRF token: %s", request.path)
             abort(403)
-    agent_id = session.get("agent")
-    if agent_id:
-        g.agent = get_services().config.current.agents.agent(agent_id)
+    sid = session.get("sid")
+    if sid:
+        agents = get_services().config.current.agents
+        agent_id = _sessions().valid_for(sid, {a.id: a.password_hash for a in agents.agents})
+        if agent_id is None:
+            session.clear()  # logged out, expired, or the password changed since
+        else:
+            g.agent = agents.agent(agent_id)
     return None
 
 
@@ -139,27 +177,37 @@ def login_form() -> str:
 @bp.post("/login")
 def login() -> Response | tuple[str, int]:
     svc = get_services()
-    agent_id = (request.form.get("agent") or "").strip()
+    agent_id = (request.form.get("agent") or "").strip()[:64]
+    password = request.form.get("password", "")
+    address = client_address()
     throttle = LoginThrottle(svc.redis)
-    if throttle.locked(agent_id):
+    if throttle.locked(agent_id, address):
+        log.warning("console login refused: locked out (%r from %s)", agent_id, address)
         return render_template("agent_console/login.html", csrf=csrf_token(),
-                               error="尝试次数过多，请五分钟后再试"), 429
-    agent = verify_password(svc.config.current.agents, agent_id, request.form.get("password", ""))
+                               error="尝试次数过多，请稍后再试"), 429
+    agent = verify_password(svc.config.current.agents, agent_id, password)
     if agent is None:
-        throttle.failed(agent_id)
-        log.warning("failed console login for %r", agent_id[:64])
+        throttle.failed(agent_id, address)
+        log.warning("failed console login for %r from %s", agent_id, address)
         return render_template("agent_console/login.html", csrf=csrf_token(),
                                error="工号或密码错误"), 401
-    throttle.succeeded(agent_id)
+    if not svc.settings.dev_mode and is_demo_password(password):
+        log.error("console login of %s refused: a documented demo password outside dev mode "
+                  "(set a new one with `ivr agents set-password %s --write`)", agent.id, agent.id)
+        return render_template("agent_console/login.html", csrf=csrf_token(),
+                               error="该密码为演示密码，已停用，请联系管理员重设"), 403
+    throttle.succeeded(agent_id, address)
     session.clear()  # no session fixation: a fresh session and CSRF token after login
-    session["agent"] = agent.id
+    session.permanent = True
+    session["sid"] = _sessions().create(agent.id, agent.password_hash)
     session["csrf"] = new_csrf_token()
-    log.info("agent %s logged in", agent.id)
+    log.info("agent %s logged in from %s", agent.id, address)
     return redirect(url_for("console.index"))
 
 
 @bp.post("/logout")
 def logout() -> Response:
+    _sessions().end(session.get("sid"))  # ends it on the server too: the cookie is now useless
     session.clear()
     return redirect(url_for("console.login_form"))
 

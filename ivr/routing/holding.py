@@ -162,10 +162,9 @@ def twiml(resp: VoiceResponse) -> Response:
 
 
 def public_base(svc: Services | None = None) -> str:
-    """Absolute base URL Twilio reaches us at (config public_url, else this request's host)."""
-    svc = svc or get_services()
-    base = svc.config.current.service.public_url
-    return (base or request.url_root).rstrip("/")
+    """Absolute base URL Twilio reaches us at: the configured public URL, never this request's
+    Host (a forged Host must not choose where a caller is sent)."""
+    return (svc or get_services()).public_url()
 
 
 def add_enqueue(resp: VoiceResponse, svc: Services | None = None) -> None:

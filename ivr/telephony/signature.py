@@ -14,6 +14,9 @@ from urllib.parse import urlsplit
 from flask import Request, abort, request
 from twilio.request_validator import RequestValidator
 
+from ivr.metrics import WEBHOOK_REJECTED as REJECTED
+from ivr.telephony.params import bad_parameters
+
 log = logging.getLogger(__name__)
 
 
@@ -38,12 +41,25 @@ def signature_ok(req: Request, auth_token: str, url: str) -> bool:
     sig = req.headers.get("X-Twilio-Signature", "")
     if not sig or not auth_token:
         return False
-    params = req.form.to_dict(flat=True) if req.method == "POST" else {}
+    # the MultiDict itself: a repeated parameter is signed with every value (sorted), as Twilio does
+    params = req.form if req.method == "POST" else {}
     return RequestValidator(auth_token).validate(url, params, sig)
 
 
-def twilio_signed(get_context: Callable[[], tuple[str, str | None, Iterable[str]]]):
-    """Decorator factory: reject (403, logged) any request whose signature does not verify.
+def malformed_parameters(req: Request) -> list[str]:
+    """The parameters we read whose value does not fit its format (``ivr.telephony.params``)."""
+    form = req.form if req.method == "POST" else None
+    return bad_parameters(
+        form.getlist if form is not None else (lambda name: ()),
+        list(form.keys()) if form is not None else [],
+        req.args.getlist, list(req.args.keys()),
+    )
+
+
+def twilio_signed(get_context: Callable[[], tuple[str, str | None, Iterable[str]]],
+                  check_formats: bool = True):
+    """Decorator factory: reject (403, logged) any request whose signature does not verify,
+    then (400, logged) any whose read parameters do not fit their format.
 
     ``get_context`` returns (auth_token, public_url, trusted_proxies) at request time, so a config
     reload changes the public URL without re-registering routes.
@@ -55,13 +71,20 @@ def twilio_signed(get_context: Callable[[], tuple[str, str | None, Iterable[str]
             token, public_url, proxies = get_context()
             url = signed_url(request, public_url, proxies)
             if not signature_ok(request, token, url):
+                REJECTED.labels("signature").inc()
                 log.warning(
-                    "rejected webhook with bad or missing signature: %s %s (CallSid=%s)",
+                    "rejected webhook with bad or missing signature: %s %s (CallSid=%r)",
                     request.method,
                     url,
-                    request.values.get("CallSid", "-"),
+                    request.values.get("CallSid", "-")[:40],
                 )
                 abort(403)
+            bad = malformed_parameters(request) if check_formats else []
+            if bad:
+                REJECTED.labels("malformed").inc()
+                log.warning("refused webhook with malformed parameters %s: %s %s", ",".join(bad),
+                            request.method, request.path)
+                abort(400, description="malformed parameters: " + ",".join(bad))
             return view(*args, **kwargs)
 
         return inner

@@ -1,4 +1,5 @@
-"""The `@signed` decorator every Twilio-facing route uses (reads token and URL from services)."""
+"""The `@signed` decorator every Twilio-facing route uses (reads token and URL from services):
+403 on a bad signature, then 400 on a read parameter that does not fit its format."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ from ivr.telephony.signature import twilio_signed
 
 def _context():
     svc = get_services()
-    service = svc.config.current.service
-    return svc.settings.twilio_auth_token, service.public_url, service.trusted_proxies
+    # the signed URL is rebuilt from the configured public URL only (never Host / X-Forwarded-*)
+    return svc.settings.twilio_auth_token, svc.public_url(), ()
 
 
 signed = twilio_signed(_context)
+# Only for the Fallback URL: its answer (a human, always) depends on no parameter, so a value
+# that does not fit is logged there instead of refusing a caller their way to a person.
+signed_any_format = twilio_signed(_context, check_formats=False)

@@ -7,7 +7,6 @@ valid TwiML that puts the caller through to a human: a caller is never left with
 from __future__ import annotations
 
 import logging
-import os
 import re
 
 from flask import Blueprint, Response, abort, request
@@ -15,14 +14,16 @@ from flask import Blueprint, Response, abort, request
 from ivr import metrics
 from ivr.services import get_services
 from ivr.telephony.failsafe import install_failsafe
-from ivr.telephony.webhook_auth import signed
+from ivr.telephony.public_url import MEDIA_PORT_ENV  # noqa: F401 - imported from here
+from ivr.telephony.signature import malformed_parameters
+from ivr.telephony.webhook_auth import signed, signed_any_format
 
 log = logging.getLogger(__name__)
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 
-CALL_SID_RE = re.compile(r"CA[0-9a-fA-F]{32}")  # always used with fullmatch
-DIGITS_RE = re.compile(r"[0-9*#]{0,16}")
-NUMBER_RE = re.compile(r"-?[0-9]{1,9}")
+CALL_SID_RE = re.compile(r"CA[0-9a-fA-F]{32}", re.ASCII)  # always used with fullmatch
+DIGITS_RE = re.compile(r"[0-9*#]{0,16}", re.ASCII)
+NUMBER_RE = re.compile(r"-?[0-9]{1,9}", re.ASCII)
 
 
 def xml(body: str) -> Response:
@@ -54,25 +55,13 @@ def call_sid() -> str:
     return sid
 
 
-MEDIA_PORT_ENV = "IVR_MEDIA_PORT"  # set by `ivr serve` for the media process it starts
 
 
 def ws_base() -> str:
-    """The media stream's URL as Twilio must reach it (the media process, not this worker).
-
-    ``media_url`` from config when set (a load balancer routes it to the media processes);
-    else behind a ``public_url`` its ``/media`` (the proxy routes it); else this request's
-    host on the media port ``ivr serve`` started the media process on.
-    """
-    service = get_services().config.current.service
-    if service.media_url:
-        return service.media_url
-    if service.public_url:
-        return re.sub(r"^http", "ws", service.public_url) + "/media"
-    port = os.environ.get(MEDIA_PORT_ENV)
-    if port:
-        return f"ws://{request.host.rsplit(':', 1)[0]}:{port}/media"
-    return re.sub(r"^http", "ws", request.host_url.rstrip("/")) + "/media"
+    """The media stream's URL as Twilio must reach it (the media process, not this worker):
+    config ``media_url``, else the public URL's ``/media`` (``Services.media_stream_url``);
+    never this request's Host."""
+    return get_services().media_stream_url()
 
 
 @bp.post("/incoming")
@@ -110,12 +99,19 @@ def status() -> Response:
 
 
 @bp.post("/fallback")
-@signed
+@signed_any_format
 def fallback() -> Response:
-    """Twilio's Fallback URL: our primary answer failed, so go straight to a human."""
+    """Twilio's Fallback URL: our primary answer failed, so go straight to a human.
+
+    Signed like every route, but a parameter that does not fit its format is only logged: the
+    answer uses none of them, and a caller who reached the fallback must still reach a person.
+    """
     metrics.FAILSAFE.inc()
-    log.error("fallback URL called for CallSid=%s (ErrorCode=%s)",
-              request.form.get("CallSid", "-"), request.form.get("ErrorCode", "-"))
+    bad = malformed_parameters(request)
+    if bad:
+        log.warning("fallback URL called with malformed parameters %s", ",".join(bad))
+    log.error("fallback URL called for CallSid=%r (ErrorCode=%r)",
+              request.form.get("CallSid", "-")[:40], request.form.get("ErrorCode", "-")[:8])
     return xml(get_services().flow.failsafe())
 
 

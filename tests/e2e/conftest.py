@@ -54,11 +54,11 @@ def edit_yaml(path: Path, change) -> None:
 
 def start_stack(tmp_path: Path, redis_url: str, root: Path, speech=False) -> tuple[Stack, object]:
     sim = Simulator(SimConfig(auth_token=TOKEN, account_sid=ACCOUNT, speed=1000.0), rest_port=0)
+    port = free_port()
     settings = make_settings(tmp_path, redis_url, root=root, config_dir=root / "config",
                              grammars_dir=root / "grammars", voices_dir=root / "voices",
-                             twilio_api_base=sim.rest_base)
+                             twilio_api_base=sim.rest_base, public_url=f"http://127.0.0.1:{port}")
     app = create_app(settings, speech=speech)
-    port = free_port()
     server = make_server("127.0.0.1", port, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     sim.config.app_base = f"http://127.0.0.1:{port}"

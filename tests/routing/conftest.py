@@ -113,11 +113,13 @@ def demo_agents() -> AgentsConfig:
 
 
 def make_app(redis_client, stub: TwilioStub, tmp_path: Path, agents: AgentsConfig | None = None,
-             public_url: str | None = PUBLIC) -> Flask:
+             public_url: str | None = PUBLIC, dev_mode: bool = True,
+             shared_agent: str | None = "chan") -> Flask:
     settings = Settings(
         root=REPO, config_dir=REPO / "config", grammars_dir=REPO / "grammars",
         voices_dir=REPO / "voices", var_dir=tmp_path, twilio_account_sid=ACCOUNT,
         twilio_auth_token=AUTH_TOKEN, agent_api_token=API_TOKEN, secret_key="test-secret",
+        dev_mode=dev_mode, agent_api_agent=shared_agent,
     )
     service = SimpleNamespace(public_url=public_url, trusted_proxies=[],
                               twilio=SimpleNamespace(queue_name="hotline"),

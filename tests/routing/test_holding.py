@@ -16,6 +16,18 @@ from .conftest import PUBLIC, QUEUE_SID, demo_agents, signed_post
 
 CALLER = "+8613912345678"
 HOTLINE = "+861095555"
+SID_OLD = "CA149603e6c03516362a8da23f624db945"
+SID_YUE = "CA338950d9c045e30e626c25e22f2d7776"
+SID_GONE = "CA50c1f58be7f5e47e0f53d64c094783c2"
+SID_HERE = "CA6c92285fa6d3e827b198d120ea3ac674"
+SID_ELDER = "CA77d6050e94424c990457b09d8907e812"
+SID_FIRST = "CA8b04d5e3775d298e78455efc5ca404d5"
+SID_X = "CA9dd4e461268c8034f5c8564e155c67a6"
+SID_LATER = "CAc18788c2f274c779da72d9854ea4bfbf"
+SID_1 = "CAc4ca4238a0b923820dcc509a6f75849b"
+SID_2 = "CAc81e728d9d4c2f636f067f89cc14862c"
+SID_CB = "CAd0d7fdb6977b26929fb68c6083c0b439"
+SID_NORMAL = "CAfea087517c26fadd409bd4b9dc642555"
 
 
 def enqueue(app, sid, priority="elder", skill=None, waited=5.0, **ctx):
@@ -33,16 +45,16 @@ def session(redis_client, sid, dialect, mode="elder"):
 
 
 def test_unsigned_wait_is_refused(app):
-    resp = app.test_client().post("/voice/wait", data={"CallSid": "CA1"})
+    resp = app.test_client().post("/voice/wait", data={"CallSid": SID_1})
     assert resp.status_code == 403
 
 
 def test_wait_says_our_position_and_estimate_in_the_callers_dialect(app, redis_client):
-    enqueue(app, "CAfirst", "scam")
-    enqueue(app, "CAyue", "elder", skill="cantonese")
-    session(redis_client, "CAyue", "cantonese")
+    enqueue(app, SID_FIRST, "scam")
+    enqueue(app, SID_YUE, "elder", skill="cantonese")
+    session(redis_client, SID_YUE, "cantonese")
     resp = signed_post(app.test_client(), "/voice/wait",
-                       {"CallSid": "CAyue", "QueuePosition": "7", "QueueTime": "5",
+                       {"CallSid": SID_YUE, "QueuePosition": "7", "QueueTime": "5",
                         "From": CALLER})
     body = resp.get_data(as_text=True)
     assert resp.status_code == 200 and resp.mimetype == "text/xml"
@@ -52,9 +64,9 @@ def test_wait_says_our_position_and_estimate_in_the_callers_dialect(app, redis_c
 
 
 def test_wait_defaults_to_mandarin_and_offers_call_back_after_the_wait(app):
-    enqueue(app, "CAold", "normal", waited=200)
+    enqueue(app, SID_OLD, "normal", waited=200)
     body = signed_post(app.test_client(), "/voice/wait",
-                       {"CallSid": "CAold", "From": CALLER}).get_data(as_text=True)
+                       {"CallSid": SID_OLD, "From": CALLER}).get_data(as_text=True)
     assert "您现在排在第1位" in body and 'language="zh-CN"' in body
     assert "<Gather" in body and 'action="/voice/wait/callback"' in body
     assert "按1保留排队位置，稍后给您回电" in body
@@ -63,7 +75,7 @@ def test_wait_defaults_to_mandarin_and_offers_call_back_after_the_wait(app):
 def test_estimate_uses_recent_handling_times_and_online_agents(app, redis_client):
     out = Outcomes(redis_client)
     for _ in range(3):
-        out.handled("CAx", "wang", 120, "resolved")
+        out.handled(SID_X, "wang", 120, "resolved")
     assert out.estimate_wait(3, 240) == 6  # 3 x 120 s, one agent (none online counts as one)
     out.heartbeat("wang")
     out.heartbeat("chan")
@@ -79,101 +91,101 @@ def test_voice_catalog_audio_is_played_when_rendered(app):
 
     voices = Voices()
     app.extensions["ivr"].extras["voices"] = voices
-    enqueue(app, "CA1")
-    body = signed_post(app.test_client(), "/voice/wait", {"CallSid": "CA1"}).get_data(
+    enqueue(app, SID_1)
+    body = signed_post(app.test_client(), "/voice/wait", {"CallSid": SID_1}).get_data(
         as_text=True)
     assert "<Play>/audio/0.wav</Play>" in body and "预计等待大约" in body
     assert voices.seen[1:] == ("mandarin", "elder")
 
 
 def test_call_back_keeps_the_place_and_calls_back_when_accepted(app, twilio_stub):
-    q = enqueue(app, "CAcb", "normal", waited=300)
-    enqueue(app, "CAlater", "normal", waited=10)
+    q = enqueue(app, SID_CB, "normal", waited=300)
+    enqueue(app, SID_LATER, "normal", waited=10)
     client = app.test_client()
     body = signed_post(client, "/voice/wait/callback",
-                       {"CallSid": "CAcb", "Digits": "1", "From": CALLER, "To": HOTLINE}
+                       {"CallSid": SID_CB, "Digits": "1", "From": CALLER, "To": HOTLINE}
                        ).get_data(as_text=True)
     assert "<Leave" in body and "轮到您时我们会给您回电" in body
     body = signed_post(client, "/voice/queue-exit",
-                       {"CallSid": "CAcb", "QueueResult": "leave"}).get_data(as_text=True)
+                       {"CallSid": SID_CB, "QueueResult": "leave"}).get_data(as_text=True)
     assert "<Hangup" in body
     with app.app_context():
-        assert holding.on_call_completed("CAcb") == "kept"
-        assert q.position("CAcb") == 1
+        assert holding.on_call_completed(SID_CB) == "kept"
+        assert q.position(SID_CB) == 1
         wang = demo_agents().agent("wang")
         with app.test_request_context():
             entry = holding.connect_next(wang)
-    assert entry.call_sid == "CAcb" and entry.status == "calling_back"
+    assert entry.call_sid == SID_CB and entry.status == "calling_back"
     created = twilio_stub.posts("/Calls.json")
     assert len(created) == 1
     form = created[0]["form"]
     assert form["To"] == CALLER and form["From"] == HOTLINE
-    assert form["Url"] == f"{PUBLIC}/voice/bridge?agent=wang&entry=CAcb"
-    assert form["StatusCallback"] == f"{PUBLIC}/voice/callback-status?entry=CAcb"
+    assert form["Url"] == f"{PUBLIC}/voice/bridge?agent=wang&entry={SID_CB}"
+    assert form["StatusCallback"] == f"{PUBLIC}/voice/callback-status?entry={SID_CB}"
     # the call-back is answered: bridge to wang's Twilio Client
-    body = signed_post(client, "/voice/bridge?agent=wang&entry=CAcb",
+    body = signed_post(client, "/voice/bridge?agent=wang&entry=CAd0d7fdb6977b26929fb68c6083c0b439",
                        {"CallSid": "CA" + "9" * 32}).get_data(as_text=True)
     assert "<Client>agent_wang</Client>" in body and "给您回电" in body
 
 
 def test_accept_dequeues_that_caller_to_the_bridge(app, twilio_stub):
-    enqueue(app, "CAnormal", "normal", waited=50)
-    enqueue(app, "CAelder", "elder", waited=5)
+    enqueue(app, SID_NORMAL, "normal", waited=50)
+    enqueue(app, SID_ELDER, "elder", waited=5)
     with app.test_request_context():
         entry = holding.connect_next(demo_agents().agent("li"))
-    assert entry.call_sid == "CAelder" and entry.agent == "li"
+    assert entry.call_sid == SID_ELDER and entry.agent == "li"
     member = twilio_stub.posts("/Members/")
     assert len(member) == 1
-    assert member[0]["path"].endswith(f"/Queues/{QUEUE_SID}/Members/CAelder.json")
+    assert member[0]["path"].endswith(f"/Queues/{QUEUE_SID}/Members/{SID_ELDER}.json")
     assert member[0]["form"]["Url"] == f"{PUBLIC}/voice/bridge?agent=li"
     body = signed_post(app.test_client(), "/voice/bridge?agent=li",
-                       {"CallSid": "CAelder"}).get_data(as_text=True)
+                       {"CallSid": SID_ELDER}).get_data(as_text=True)
     assert "<Number>+8613800000003</Number>" in body
     assert 'action="/voice/bridge-done?agent=li"' in body
     with app.app_context():
-        assert Outcomes(app.extensions["ivr"].redis).get("CAelder")["event"] == "answered"
+        assert Outcomes(app.extensions["ivr"].redis).get(SID_ELDER)["event"] == "answered"
 
 
 def test_a_caller_who_is_gone_is_abandoned_and_the_next_one_is_taken(app, twilio_stub):
-    enqueue(app, "CAgone", "scam")
-    enqueue(app, "CAhere", "elder")
-    twilio_stub.gone.add("CAgone")
+    enqueue(app, SID_GONE, "scam")
+    enqueue(app, SID_HERE, "elder")
+    twilio_stub.gone.add(SID_GONE)
     with app.test_request_context():
         q = holding.call_queue()
         entry = holding.connect_next(demo_agents().agent("wang"))
-        assert entry.call_sid == "CAhere"
-        assert q.get("CAgone") is None
-        assert Outcomes(q.r).get("CAgone")["reason"] == "gone"
+        assert entry.call_sid == SID_HERE
+        assert q.get(SID_GONE) is None
+        assert Outcomes(q.r).get(SID_GONE)["reason"] == "gone"
 
 
 def test_a_rest_outage_puts_the_caller_back_in_place(app, twilio_stub):
-    q = enqueue(app, "CA1", "elder")
-    enqueue(app, "CA2", "normal")
+    q = enqueue(app, SID_1, "elder")
+    enqueue(app, SID_2, "normal")
     twilio_stub.failing = True
     with app.test_request_context(), pytest.raises(holding.DispatchError):
         holding.connect_next(demo_agents().agent("wang"))
-    assert q.position("CA1") == 1 and q.held_by("wang") is None
+    assert q.position(SID_1) == 1 and q.held_by("wang") is None
 
 
 def test_unanswered_agent_sends_the_caller_back_to_their_place(app):
-    q = enqueue(app, "CA1", "elder")
-    enqueue(app, "CA2", "elder")
+    q = enqueue(app, SID_1, "elder")
+    enqueue(app, SID_2, "elder")
     with app.test_request_context():
         holding.connect_next(demo_agents().agent("wang"))
     body = signed_post(app.test_client(), "/voice/bridge-done?agent=wang",
-                       {"CallSid": "CA1", "DialCallStatus": "no-answer"}).get_data(as_text=True)
+                       {"CallSid": SID_1, "DialCallStatus": "no-answer"}).get_data(as_text=True)
     assert "<Enqueue" in body and 'waitUrl="/voice/wait"' in body and ">hotline<" in body
-    assert q.position("CA1") == 1 and q.held_by("wang") is None
+    assert q.position(SID_1) == 1 and q.held_by("wang") is None
 
 
 def test_hangup_while_waiting_removes_and_counts_abandoned(app, redis_client):
-    q = enqueue(app, "CA1", "elder", waited=42)
+    q = enqueue(app, SID_1, "elder", waited=42)
     body = signed_post(app.test_client(), "/voice/queue-exit",
-                       {"CallSid": "CA1", "QueueResult": "hangup", "QueueTime": "42"}
+                       {"CallSid": SID_1, "QueueResult": "hangup", "QueueTime": "42"}
                        ).get_data(as_text=True)
     assert "<Hangup" not in body
-    assert q.position("CA1") is None and len(q) == 0
-    rec = Outcomes(redis_client).get("CA1")
+    assert q.position(SID_1) is None and len(q) == 0
+    rec = Outcomes(redis_client).get(SID_1)
     assert rec["event"] == "abandoned" and float(rec["wait_seconds"]) >= 42
     with app.app_context():
-        assert holding.on_call_completed("CA1") == "absent"  # the status callback: no-op
+        assert holding.on_call_completed(SID_1) == "absent"  # the status callback: no-op
