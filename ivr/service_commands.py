@@ -46,7 +46,7 @@ def menu_timing_warnings(settings) -> list:
         voices.close()
 
 
-def _refuse_bad_config(bind: str | None = None) -> None:
+def _refuse_bad_config(bind: str | None = None, console: bool = True) -> None:
     """Exit 1 on invalid config, and (``ivr.startup_checks``) with a real TWILIO_AUTH_TOKEN
     but no public URL, or agents with documented demo passwords; print warnings."""
     import os
@@ -68,7 +68,7 @@ def _refuse_bad_config(bind: str | None = None) -> None:
             click.echo(str(p), err=True)
         click.echo("refusing to start: fix the config (see `ivr check`)", err=True)
         sys.exit(1)
-    errors, warnings = startup_problems(settings, config)
+    errors, warnings = startup_problems(settings, config, console=console)
     for w in warnings:
         click.echo(f"warning: {w}", err=True)
     if errors:
@@ -76,7 +76,7 @@ def _refuse_bad_config(bind: str | None = None) -> None:
             click.echo(f"error: {e}", err=True)
         click.echo("refusing to start", err=True)
         sys.exit(1)
-    if settings.dev_mode:
+    if settings.dev_mode and console:
         click.echo("dev mode (no TWILIO_AUTH_TOKEN): local stand-in only, demo agents allowed",
                    err=True)
 
@@ -122,12 +122,17 @@ def serve(bind: str, workers: int | None, threads: int | None, worker_class: str
 @click.option("--workers", type=int, default=None,
               help="decoder threads [default: 2 x CPU count]")
 @click.option("--webhook-base", default=None,
-              help="base URL of the webhooks, for REST redirects when config has no public_url "
-                   "[default: $IVR_WEBHOOK_BASE or http://127.0.0.1:5000]")
+              help="dev mode only (no TWILIO_AUTH_TOKEN): base URL of the webhooks for REST "
+                   "redirects; otherwise IVR_PUBLIC_URL or config public_url is used")
 def media(bind: str, workers: int | None, webhook_base: str | None) -> None:
     """Run the media-stream process alone (Twilio <Stream> sockets, voice gate, Vosk)."""
+    import os
+
     from ivr.media.process import run
 
-    _refuse_bad_config()
+    if webhook_base and not os.environ.get("IVR_DEV_PUBLIC_URL"):
+        # dev mode only; with a real token REST redirects go to IVR_PUBLIC_URL / public_url
+        os.environ["IVR_DEV_PUBLIC_URL"] = webhook_base
+    _refuse_bad_config(console=False)
     host, _, port = bind.rpartition(":")
     run(host or "127.0.0.1", int(port), webhook_base, workers)

@@ -11,8 +11,10 @@ from ivr.settings import Settings
 from ivr.telephony import public_url
 
 
-def startup_problems(settings: Settings, config) -> tuple[list[str], list[str]]:
-    """(errors, warnings) for this environment and config bundle."""
+def startup_problems(settings: Settings, config,
+                     console: bool = True) -> tuple[list[str], list[str]]:
+    """(errors, warnings) for this environment and config bundle (``console``: this process
+    serves the agent console, so agent passwords and API tokens matter)."""
     from ivr.routing.agents import agents_with_demo_passwords
 
     errors: list[str] = []
@@ -27,7 +29,7 @@ def startup_problems(settings: Settings, config) -> tuple[list[str], list[str]]:
         errs, warns = public_url.problems(url, settings.dev_mode)
         errors += errs
         warnings += warns
-    if not settings.dev_mode:
+    if console and not settings.dev_mode:
         demo = agents_with_demo_passwords(config.agents)
         if demo:
             errors.append(
@@ -38,6 +40,8 @@ def startup_problems(settings: Settings, config) -> tuple[list[str], list[str]]:
         warnings.append("config twilio.api_base is ignored: the REST base URL receives the auth "
                         "token, so it comes only from the TWILIO_API_BASE environment variable")
     shared_agent = settings.agent_api_agent
+    if not console:
+        return errors, warnings
     if settings.agent_api_token and shared_agent and config.agents.agent(shared_agent) is None:
         errors.append(f"IVR_AGENT_API_AGENT names unknown agent {shared_agent!r}")
     if settings.agent_api_token and not shared_agent:

@@ -23,7 +23,8 @@ from ivr.redis_conn import connect
 from ivr.routing.queue import CallQueue
 from ivr.settings import Settings
 from ivr.speech.setup import speech_from_config
-from ivr.telephony.rest import CallControl, make_client
+from ivr.telephony.public_url import PublicUrlError, resolve
+from ivr.telephony.rest import TWILIO_API, CallControl, make_client
 from ivr.understanding.audit import ScamAudit
 
 log = logging.getLogger(__name__)
@@ -45,15 +46,24 @@ def build(settings: Settings, webhook_base: str | None = None, workers: int | No
     holder = ConfigHolder(settings, allow_last_good=True)
     service = holder.current.service
     client = connect(settings.redis_url or service.redis_url, settings.var_dir)
+    # the REST base receives the auth token: from the environment only (Settings)
     calls = CallControl(make_client(settings.twilio_account_sid, settings.twilio_auth_token,
-                                    settings.twilio_api_base or service.twilio.api_base))
+                                    settings.twilio_api_base or TWILIO_API))
     retention = service.retention
     sessions = SessionStore(client, retention.session_ttl_seconds, retention.caller_memory_days)
     queue = CallQueue(client, lambda: holder.current.agents.queue)
-    base = (webhook_base or os.environ.get("IVR_WEBHOOK_BASE") or DEFAULT_WEBHOOK_BASE).rstrip("/")
-    actions = SpeechActions(holder, sessions, calls,
-                            lambda: holder.current.service.public_url or base, queue,
-                            ScamAudit(client))
+    dev_base = (webhook_base or os.environ.get("IVR_WEBHOOK_BASE") or settings.dev_public_url)
+
+    def public_base() -> str:
+        """REST redirects go to the one public URL (env, then config; dev: loopback)."""
+        url = resolve(settings.public_url, holder.current.service.public_url, settings.dev_mode,
+                      dev_base)
+        if url is None:
+            raise PublicUrlError("no public URL (IVR_PUBLIC_URL or public_url)")
+        return url
+
+    public_base()  # refuse to start without one
+    actions = SpeechActions(holder, sessions, calls, public_base, queue, ScamAudit(client))
     speech = speech_from_config(settings.root, holder.current, actions.grammar_for)
     server = MediaServer(
         speech, actions.on_speech, actions.grammar_for,

@@ -49,15 +49,15 @@ FORM_FORMATS: dict[str, str] = {
     "QueueResult": _one_of("bridged", "bridging-in-process", "error", "hangup", "leave",
                            "redirected", "redirected-from-bridged", "queue-full",
                            "system-error"),
-    "QueueTime": r"[0-9]{1,9}",
-    "CallDuration": r"[0-9]{1,9}",
     "ErrorCode": r"[0-9]{1,6}",
     "StirVerstat": r"[A-Za-z0-9-]{1,64}",
 }
 
+# Numbers (QueueTime, CallDuration, our own ``step``) are not listed: the views parse them
+# leniently (unparsable = absent, the caller is served where they are), never as text or keys.
+
 # Query parameters of our own URLs (the TwiML and REST URLs we hand to Twilio).
 QUERY_FORMATS: dict[str, str] = {
-    "step": r"-?[0-9]{1,6}",
     "intent": r"[a-z][a-z0-9_]{0,31}",
     "agent": AGENT_ID,
     "entry": _sid("CA"),

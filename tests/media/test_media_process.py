@@ -52,7 +52,8 @@ def media_stack(tmp_path, redis_server, redis_client, ko_model_dir):  # noqa: F8
     env = {**os.environ, "PYTHONPATH": str(REPO), "IVR_ROOT": str(root),
            "IVR_VAR_DIR": str(tmp_path / "var"), "REDIS_URL": redis_server.url,
            "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_ACCOUNT_SID": ACCOUNT,
-           "TWILIO_API_BASE": stack.sim.rest_base, "IVR_SECRET_KEY": "test-secret"}
+           "TWILIO_API_BASE": stack.sim.rest_base, "IVR_SECRET_KEY": "test-secret",
+           "IVR_PUBLIC_URL": stack.base}
     proc = subprocess.Popen([sys.executable, "-m", "ivr", "media", "--bind", f"127.0.0.1:{port}",
                              "--webhook-base", stack.base], env=env, cwd=str(root),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
