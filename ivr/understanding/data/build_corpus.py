@@ -101,7 +101,7 @@ def tidy(text: str) -> str:
             text = text.replace(a, b)
     parts = text.split(",")
     text = ",".join(p for i, p in enumerate(parts) if i == 0 or p != parts[i - 1])
-    text = text.replace("一笔一笔", "一笔").strip(",。 ")
+    text = text.replace("一笔一笔", "一笔").replace("还后来", "后来").strip(",。 ")
     if text and text[-1] not in "。?!":
         text += "。"
     return text
@@ -126,7 +126,9 @@ def _scam_templates() -> list[str]:
 
 
 def _fragment_templates() -> list[str]:
-    return ["{o}{d},{p}。", "{o}{c},{d}。", "{o}{a},{d}。", "{o}{d}。{z}"]
+    # A fragment still holds two pieces of the story (who or what was claimed, and the demand):
+    # one bare clause is not evidence a person could act on either.
+    return ["{o}{a},{d}。", "{o}{c},{d}。", "{o}{a}{c}。{d}。", "{o}{d},{a}讲的。{z}"]
 
 
 def scam_rows_for_case(case: Case, phrases: list[str]) -> list[dict[str, str]]:
