@@ -32,6 +32,9 @@ from ivr.understanding.commands import scam_check, understand  # noqa: E402
 
 main.add_command(understand)
 main.add_command(scam_check)
+from ivr.understanding.train_command import train  # noqa: E402
+
+main.add_command(train)
 
 
 from ivr.sim.commands import simulate  # noqa: E402

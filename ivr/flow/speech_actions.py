@@ -16,8 +16,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 from ivr import metrics
+from ivr.understanding import artifact
+from ivr.understanding.decision import CallScamJudge, IntentDecider
 from ivr.understanding.intents import IntentMatcher
-from ivr.understanding.scam import CallScamTracker, ScamDetector
+from ivr.understanding.scam import ScamDetector
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +41,10 @@ class SpeechActions:
         self.queue = queue
         self.audit = audit
         self._built_for: str | None = None
-        self._matchers: dict[str, IntentMatcher] = {}
+        self._matchers: dict[str, IntentDecider] = {}
         self._detector: ScamDetector | None = None
-        self._trackers: OrderedDict[str, tuple[CallScamTracker, list[str]]] = OrderedDict()
+        self._scam_model = None
+        self._trackers: OrderedDict[str, tuple[CallScamJudge, list[str]]] = OrderedDict()
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ per config version
@@ -52,7 +55,10 @@ class SpeechActions:
         with self._lock:
             if cfg.version == self._built_for:
                 return
-            self._matchers = {d: IntentMatcher(g) for d, g in cfg.grammars.items()}
+            models = artifact.load()  # trained models: read once per process
+            self._matchers = {d: IntentDecider(IntentMatcher(g), models.intent)
+                              for d, g in cfg.grammars.items()}
+            self._scam_model = models.scam
             self._detector = ScamDetector(cfg.scam)
             self._built_for = cfg.version
 
@@ -104,9 +110,10 @@ class SpeechActions:
         state = record.state
         matcher = self._matchers.get(state.dialect) or self._matchers[
             self.holder.current.service.dialects.default]
-        match = matcher.match(text, self.allowed_intents(state.node, state.dialect))
+        match = matcher.decide(text, self.allowed_intents(state.node, state.dialect))
         intent = match.intent or NOT_UNDERSTOOD
-        log.debug("call %s heard %r -> %s (%s)", call_sid, text, intent, match.reason)
+        log.debug("call %s heard %r -> %s (%s %s)", call_sid, text, intent, match.source,
+                  match.why)
         # debounce: one action per menu step. "Not understood" has its own slot, so a fragment
         # cut off by endpointing cannot use up the step before the real utterance arrives.
         slot = "unknown" if intent == NOT_UNDERSTOOD else "intent"
@@ -121,12 +128,12 @@ class SpeechActions:
         self.calls.redirect(call_sid, f"{self.base_url()}/voice/menu?{query}")
 
     # ------------------------------------------------------------------ scam
-    def _tracker(self, call_sid: str) -> tuple[CallScamTracker, list[str]]:
+    def _tracker(self, call_sid: str) -> tuple[CallScamJudge, list[str]]:
         with self._lock:
             item = self._trackers.get(call_sid)
             if item is None:
                 assert self._detector is not None
-                item = (CallScamTracker(self._detector), [])
+                item = (CallScamJudge(self._detector, self._scam_model), [])
                 self._trackers[call_sid] = item
                 while len(self._trackers) > MAX_TRACKED_CALLS:
                     self._trackers.popitem(last=False)
@@ -145,7 +152,9 @@ class SpeechActions:
             return  # one warning per call
         excerpt = " / ".join([*heard, text if not final else ""]).strip(" /")[-200:]
         scam = {"category": result.category, "score": round(result.score, 3),
-                "matched": list(result.matched), "excerpt": excerpt}
+                "matched": list(result.matched), "excerpt": excerpt,
+                "probability": round(result.probability, 3), "reason": result.reason,
+                "phrases": list(result.lexicon.matched), "ngrams": list(result.ngrams)}
 
         def note(record: Any) -> None:
             record.scam = scam

@@ -41,6 +41,18 @@ class Phrase(BaseModel):
         return value
 
 
+class IntentModelSettings(BaseModel):
+    """How the trained intent model joins this grammar's matcher."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    threshold: float = Field(0.4, gt=0.0, le=1.0, description="Model probability that acts")
+    none_override: float = Field(
+        0.6, gt=0.0, le=1.0,
+        description="Model sure it is none (人工智能, 余额宝) overrides a grammar hit")
+
+
 class Grammar(BaseModel):
     """Intents and phrases of one dialect, the accent pairs to forgive, and the match threshold."""
 
@@ -51,6 +63,7 @@ class Grammar(BaseModel):
     threshold: float = Field(0.75, gt=0.0, le=1.0)
     tie_margin: float = Field(0.05, ge=0.0, le=0.5)
     intents: dict[str, list[Phrase]]
+    model: IntentModelSettings = Field(default_factory=IntentModelSettings)
 
     @field_validator("intents", mode="before")
     @classmethod

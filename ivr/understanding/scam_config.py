@@ -68,6 +68,21 @@ class CounterPhrase(Strict):
     categories: list[str] = Field(default_factory=list)
 
 
+class ScamModelSettings(Strict):
+    """How the trained model's probability joins the lexicon (per deployment)."""
+
+    enabled: bool = True
+    threshold: float = Field(0.6, gt=0.0, le=1.5, description="Evidence that warns the caller")
+    lexicon_bonus: float = Field(
+        0.2, ge=0.0, le=1.0,
+        description="Added to the model probability at full lexicon score (scaled below it)")
+    lexicon_alone: bool = Field(True, description="A lexicon score >= threshold fires by itself")
+    window: int = Field(3, ge=1, le=10, description="Final utterances scored together")
+    min_chars: int = Field(8, ge=1, description="Fewer characters heard: the model never fires")
+    partial_margin: float = Field(
+        0.1, ge=0.0, le=1.0, description="Extra evidence a partial transcript needs to fire")
+
+
 class ScamLexicon(Strict):
     threshold: float = Field(1.0, gt=0.0)
     secondary_weight: float = Field(
@@ -78,6 +93,7 @@ class ScamLexicon(Strict):
     categories: dict[str, Category] = Field(min_length=1)
     counter_phrases: list[CounterPhrase] = Field(default_factory=list)
     warnings: dict[str, str] = Field(description="dialect id -> calm warning prompt")
+    model: ScamModelSettings = Field(default_factory=ScamModelSettings)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> ScamLexicon:

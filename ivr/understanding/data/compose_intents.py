@@ -1,7 +1,7 @@
 """Compose intents.tsv from intent_cores.yaml: frames of each dialect around each core, plus noise.
 
 Run: python ivr/understanding/data/compose_intents.py   (deterministic: fixed seed)
-Why frames: a caller rarely says the bare phrase; "喂，那个，我想查下余额嘛" carries the same intent.
+Why frames: a caller rarely says the bare phrase; "喂，那个，我想查下余额嘛" means the same.
 Why split by core: every variant of one paraphrase shares its wording, so they all go to one split,
 and the test split measures paraphrases the model never saw, not new fillers around seen ones.
 """
@@ -75,10 +75,8 @@ def variants(core: str, kind: str, dialect: str, n: int, rng: random.Random) -> 
     combos.sort(key=lambda c: c != ("", ""))  # the bare core first
     out = []
     for p, s in combos[:n]:
-        if kind == "answer" and rng.random() < 0.15:
-            text_v = text + text  # "对对", "好的好的"
-        else:
-            text_v = text
+        doubled = kind == "answer" and rng.random() < 0.15  # "对对", "好的好的"
+        text_v = text + text if doubled else text
         out.append(p + text_v + s)
     return list(dict.fromkeys(out))
 
