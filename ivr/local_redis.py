@@ -31,12 +31,18 @@ def redis_binary() -> str:
 
 
 class LocalRedisServer:
-    """Start with ``start()``, stop with ``stop()``; no persistence, data dir in ``folder``."""
+    """Start with ``start()``, stop with ``stop()``; data dir in ``folder``.
 
-    def __init__(self, folder: str | Path | None = None):
+    No persistence by default; ``aof=True`` runs it as production should (appendonly yes,
+    appendfsync everysec), so ``kill()`` + ``start()`` (same port, same folder) is a crash.
+    """
+
+    def __init__(self, folder: str | Path | None = None, aof: bool = False):
         self._own_dir = folder is None
         self.folder = Path(folder or tempfile.mkdtemp(prefix="ivr-redis-"))
+        self.folder.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
+        self.aof = aof
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -49,17 +55,24 @@ class LocalRedisServer:
     def start(self) -> LocalRedisServer:
         self.proc = subprocess.Popen(
             [redis_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.folder)],
+             "--appendonly", "yes" if self.aof else "no", "--appendfsync", "everysec",
+             "--dir", str(self.folder)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         client = self.client()
-        for _ in range(250):
+        for _ in range(500):
             try:
                 client.ping()
                 return self
-            except redis.ConnectionError:
+            except (redis.ConnectionError, redis.exceptions.BusyLoadingError):
                 time.sleep(0.02)
         raise RuntimeError("redis-server did not start")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown save, exactly like a crash."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

@@ -25,6 +25,7 @@ from flask import (
     session,
     url_for,
 )
+from werkzeug.exceptions import HTTPException, InternalServerError
 
 from ivr import metrics
 from ivr.routing import holding
@@ -141,6 +142,17 @@ def _store_down(exc: Exception) -> Response:
     """Redis down: the API answers JSON 503 (callers still reach a human via the failsafe)."""
     log.error("agent console %s failed: %s: %s", request.path, type(exc).__name__, exc)
     return _json_error(503, STORE_DOWN_MESSAGE, reason="store")
+
+
+@bp.errorhandler(Exception)
+def _api_error(exc: Exception) -> Response | HTTPException:
+    """Any other failure answers JSON on the API (pages keep Flask's error page)."""
+    if isinstance(exc, HTTPException):
+        return exc
+    log.exception("agent console %s failed", request.path)
+    if not request.path.startswith("/agent/api/"):
+        return InternalServerError(original_exception=exc)
+    return _json_error(500, "内部错误，请稍后再试。", reason="internal")
 
 
 @bp.after_request

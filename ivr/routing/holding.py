@@ -345,6 +345,7 @@ def bridge() -> Response:
         log.error("bridge for unknown agent %r; requeueing %s", request.args.get("agent"),
                   caller_sid)
         q.requeue(caller_sid)
+        _mark_bridged(svc, caller_sid, with_agent=False)
         if is_callback:
             speak(resp, [text("callback_later", dialect)], dialect, mode)
             resp.hangup()
@@ -373,19 +374,27 @@ def bridge() -> Response:
     return twiml(resp)
 
 
-def _mark_bridged(svc: Services, call_sid: str) -> bool:
-    """Note in the call's session that an agent has them; True if a speech stream was started."""
+def _mark_bridged(svc: Services, call_sid: str, with_agent: bool = True) -> bool:
+    """Note in the call's session whether an agent has them (dequeued, bridging, talking).
+
+    While they do, speech only annotates and a late wait poll never re-creates their entry.
+    Returns True if a speech stream was started for the call (so there is one to stop).
+    """
     sessions = svc.extras.get("sessions")
     if sessions is None:
         return False
 
     def mark(record) -> bool:
-        if record.bridged:
+        if record.bridged == with_agent:
             return False
-        record.bridged = True
+        record.bridged = with_agent
         return True
 
-    record = sessions.update(call_sid, mark)
+    try:
+        record = sessions.update(call_sid, mark)
+    except Exception:  # the bridge goes on without the note (a lock or Redis hiccup)
+        log.warning("could not mark %s as with an agent", call_sid, exc_info=True)
+        return False
     return bool(record is not None and record.stream_started)
 
 
@@ -406,6 +415,7 @@ def bridge_done() -> Response:
     log.warning("agent %s did not answer %s (%s); requeueing", request.args.get("agent"),
                 caller_sid, status)
     q.requeue(caller_sid)
+    _mark_bridged(svc, caller_sid, with_agent=False)
     dialect, mode = session_voice(caller_sid, svc)
     if is_callback:
         speak(resp, [text("callback_later", dialect)], dialect, mode)
@@ -491,6 +501,7 @@ def connect_next(agent: Agent, base_url: str | None = None,
             else:
                 _dequeue(svc, sid, f"{base}/voice/bridge?agent={agent.id}")
                 q.annotate(sid, status="dequeued")
+                _mark_bridged(svc, sid)
         except CallerGone:
             log.info("caller %s has hung up; trying the next", sid)
             q.finish(agent.id)

@@ -193,7 +193,12 @@ class SimCall:
 
     def request(self, url: str, method: str, extra: dict[str, Any] | None = None,
                 kind: str = "webhook") -> Reply:
-        """A signed webhook; its round trip is logged and (by default) costs virtual time."""
+        """A signed webhook; its round trip is logged and (by default) costs virtual time.
+
+        A path the caller's ``drop_paths`` names is never sent (a callback Twilio lost)."""
+        if any(p in url for p in getattr(self.caller, "drop_paths", ())):
+            self.log.add("dropped", kind=kind, url=url)
+            return Reply(url, method, 204, "", b"", 0.0)
         try:
             reply = self.hooks.request(method, url, self.params(**(extra or {})))
         except RequestException as exc:
@@ -208,14 +213,25 @@ class SimCall:
             self.status = "in-progress"
         return reply
 
-    def fetch_twiml(self, url: str, method: str,
-                    extra: dict[str, Any] | None = None) -> tuple[list[twiml.Node], str]:
+    def fetch_twiml(self, url: str, method: str, extra: dict[str, Any] | None = None,
+                    use_fallback: bool = True) -> tuple[list[twiml.Node], str]:
         """Fetch a TwiML document; HTTP errors and bad content end the call like Twilio's
-        "an application error has occurred"."""
-        reply = self.request(url, method, extra)
-        if not 200 <= reply.status < 300:
-            self.error(f"HTTP {reply.status} from {method} {url}")
-            raise CallEnded("app_error", "failed")
+        "an application error has occurred" (or fetch the Fallback URL when there is one)."""
+        fallback = self.config.fallback_url if use_fallback else None
+        try:
+            reply: Reply | None = self.request(url, method, extra)
+        except CallEnded as exc:
+            if exc.reason != "app_error" or not fallback:
+                raise
+            reply = None
+        if reply is None or not 200 <= reply.status < 300:
+            if reply is not None:
+                self.error(f"HTTP {reply.status} from {method} {url}")
+            if not fallback or url == fallback:
+                raise CallEnded("app_error", "failed")
+            self.log.add("fallback", url=fallback, failed=url)
+            return self.fetch_twiml(fallback, "POST",
+                                    {**(extra or {}), "ErrorCode": "11200", "ErrorUrl": url})
         if reply.content_type in ("text/xml", "application/xml", "text/html", ""):
             return twiml.parse(reply.body, self.config.strict), url
         if reply.content_type.startswith("audio/"):

@@ -29,6 +29,10 @@ class SimConfig:
     count_latency: bool = True  # webhook round trips take virtual time too
     max_call_seconds: float = 1800.0
     hold_music_seconds: float = 30.0  # <Enqueue> without waitUrl: Twilio's default playlist
+    # The number's Voice Fallback URL: fetched when a TwiML document cannot be had (connection
+    # failure, timeout, HTTP error), with ErrorCode/ErrorUrl. None: the call ends (Twilio's
+    # "an application error has occurred").
+    fallback_url: str | None = None
     agent: AgentConfig = field(default_factory=AgentConfig)
 
     @property

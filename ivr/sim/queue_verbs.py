@@ -8,6 +8,9 @@ URL gets QueueResult: ``leave`` (then its TwiML runs), ``redirected`` (a REST de
 update: action requested right away, the REST URL is what runs next), ``hangup`` (the caller
 hung up or the call was completed), ``bridged`` (a <Dial><Queue> took the caller, after the
 bridge), ``queue-full``.
+
+A waitUrl that cannot be fetched (connection error, HTTP error) does not end the call here: the
+caller keeps their place, hears the default hold music and the waitUrl is tried again.
 """
 
 from __future__ import annotations
@@ -97,7 +100,15 @@ def _wait_loop(call: SimCall, node: Node, doc_url: str, queue, start: float) -> 
         else:
             url, method, extra = wait_url, wait_method, params
         nxt = None
-        verbs, wdoc = call.fetch_twiml(url, method, extra)
+        try:
+            verbs, wdoc = call.fetch_twiml(url, method, extra, use_fallback=False)
+        except CallEnded as exc:
+            if exc.reason != "app_error":
+                raise
+            # The caller stays in the queue: hold music, then the waitUrl is tried again.
+            call.log.add("wait_url_failed", url=url)
+            call.sleep(call.config.hold_music_seconds)
+            continue
         for v in verbs:
             if v.name not in WAIT_VERBS:
                 raise TwiMLError(v.name, "is not allowed in an <Enqueue> waitUrl document")

@@ -5,16 +5,22 @@ twilio-python to parse: Calls (create, fetch, update with Url/Method, Twiml or S
 (list, create, fetch), Queue Members (list, fetch, dequeue with Url; ``Front`` too) and
 Recordings (the audio a <Record> captured). Basic auth must be the account SID and auth token.
 Every request is kept in ``requests`` so tests can assert what the app asked for.
+
+Faults for tests and benchmarks: ``RestServer.inject`` makes matching requests answer an error
+status (404, 401, 429, 500...) or stall past the client's timeout, before or after the request
+takes effect (the ambiguous case: Twilio applied a dequeue but the answer never arrived).
 """
 
 from __future__ import annotations
 
+import re
 import threading
 import time
+from dataclasses import dataclass
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
 
-from flask import Flask, Response, abort, jsonify, request
+from flask import Flask, Response, abort, g, jsonify, request
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from ivr.sim.control import Instruction
@@ -34,20 +40,79 @@ def _error(status: int, code: int, message: str) -> Response:
     return resp
 
 
-def build_app(sim: Simulator, log: list[dict[str, Any]]) -> Flask:
+@dataclass
+class Fault:
+    """Requests matching ``method`` and ``path`` (regex, searched) misbehave ``times`` times.
+
+    ``status``: answer that HTTP error instead. ``stall``: sleep that many seconds, before the
+    request has any effect (``applied`` False: then answer 504) or after it took effect
+    (``applied`` True: the client times out although the action happened).
+    """
+
+    method: str
+    path: str
+    status: int | None = None
+    stall: float | None = None
+    applied: bool = False
+    times: int = 1
+    hits: int = 0
+
+    def matches(self, method: str, path: str) -> bool:
+        return self.times > 0 and method == self.method and re.search(self.path, path) is not None
+
+
+TWILIO_ERRORS = {404: (20404, "The requested resource was not found"),
+                 401: (20003, "Authenticate"), 403: (20003, "Forbidden"),
+                 429: (20429, "Too Many Requests"), 500: (20500, "Internal Server Error"),
+                 503: (20503, "Service Unavailable")}
+
+
+def build_app(sim: Simulator, log: list[dict[str, Any]],
+              faults: list[Fault] | None = None,
+              static: dict[str, str] | None = None) -> Flask:
     app = Flask("ivr-sim-rest")
+    static = static if static is not None else {}
     cfg = sim.config
+    faults = faults if faults is not None else []
+    fault_lock = threading.Lock()
+
+    def _take_fault() -> Fault | None:
+        with fault_lock:
+            for f in faults:
+                if f.matches(request.method, request.path):
+                    f.times -= 1
+                    f.hits += 1
+                    return f
+        return None
 
     @app.before_request
     def _auth_and_record():
+        if request.path.startswith("/static-twiml/"):
+            return None
         log.append({"t": time.time(), "method": request.method, "path": request.path,
                     "form": request.form.to_dict(flat=True), "args": request.args.to_dict()})
+        fault = _take_fault()
+        if fault is not None:
+            if fault.status is not None:
+                code, message = TWILIO_ERRORS.get(fault.status, (20000 + fault.status, "Error"))
+                return _error(fault.status, code, message)
+            if fault.stall is not None and not fault.applied:
+                time.sleep(fault.stall)
+                return _error(504, 20504, "Gateway Timeout")
+            g.stall_after = fault.stall
         auth = request.authorization
         account = (request.view_args or {}).get("account")
         if (auth is None or auth.username != cfg.account_sid
                 or auth.password != cfg.auth_token or account != cfg.account_sid):
             return _error(401, 20003, "Authenticate")
         return None
+
+    @app.after_request
+    def _stall_after(resp: Response) -> Response:
+        stall = g.get("stall_after")
+        if stall:
+            time.sleep(stall)  # the action is done; its answer arrives too late
+        return resp
 
     # --- calls ---------------------------------------------------------------------------------
 
@@ -144,6 +209,15 @@ def build_app(sim: Simulator, log: list[dict[str, Any]]) -> Flask:
                                    method=request.form.get("Method", "POST"), queue_sid=q.sid))
         return jsonify(body)
 
+    # --- static TwiML (a Fallback URL hosted outside the app) ------------------------------------
+
+    @app.route("/static-twiml/<name>", methods=["GET", "POST"])
+    def static_twiml(name: str):
+        doc = static.get(name)
+        if doc is None:
+            abort(404)
+        return Response(doc, mimetype="text/xml")
+
     # --- recordings ----------------------------------------------------------------------------
 
     @app.get(f"{API}/Recordings/<sid>")
@@ -227,7 +301,9 @@ class RestServer:
 
     def __init__(self, sim: Simulator, host: str = "127.0.0.1", port: int = 0):
         self.requests: list[dict[str, Any]] = []
-        self.app = build_app(sim, self.requests)
+        self.faults: list[Fault] = []
+        self.static: dict[str, str] = {}  # name -> TwiML served at /static-twiml/<name>
+        self.app = build_app(sim, self.requests, self.faults, self.static)
         self.server = make_server(host, port, self.app, threaded=True,
                                   request_handler=_QuietHandler)
         self.host, self.port = host, self.server.server_port
@@ -237,6 +313,16 @@ class RestServer:
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    def inject(self, method: str, path: str, *, status: int | None = None,
+               stall: float | None = None, applied: bool = False, times: int = 1) -> Fault:
+        """Make the next ``times`` matching requests fail (see ``Fault``)."""
+        fault = Fault(method.upper(), path, status, stall, applied, times)
+        self.faults.append(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        self.faults.clear()
 
     def start(self) -> None:
         self._thread.start()

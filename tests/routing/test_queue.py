@@ -166,3 +166,22 @@ def test_concurrent_accepts_take_each_caller_exactly_once(queue, redis_server):
     counts = Counter(results)
     assert len(counts) == 100 and set(counts.values()) == {1}
     assert len(queue) == 0 and sum(queue.sizes().values()) == 0
+
+
+def test_stray_ids_without_entry_are_dropped_and_accept_returns(queue):
+    """A CallSid in a skill set (or open) with no entry hash used to loop inside Redis."""
+    queue.enqueue(entry("CAreal", t=1000.0))
+    queue.r.zadd(queue.skill_key("cantonese"), {"CAstray1": 0})
+    queue.r.zadd(queue.k_open, {"CAstray2": 0})
+    got = queue.accept_next("chan", ["cantonese"], now=1001.0)
+    assert got is not None and got.call_sid == "CAreal"
+    assert queue.r.zcard(queue.skill_key("cantonese")) == 0
+    assert queue.r.zscore(queue.k_open, "CAstray2") is None
+    assert queue.r.ping()
+
+
+def test_accept_is_bounded_even_with_thousands_of_strays(queue):
+    queue.r.zadd(queue.skill_key("cantonese"), {f"CAstray{i}": i for i in range(3000)})
+    assert queue.accept_next("chan", ["cantonese"], now=1.0) is None  # returns, Redis alive
+    assert queue.r.ping()
+    assert queue.r.zcard(queue.skill_key("cantonese")) == 2000  # 1000 dropped per call

@@ -328,3 +328,52 @@ def test_star_repeats_and_hash_slows_what_the_next_twiml_plays(app, client):
     # the slower voice is remembered for this caller's next call
     nxt = Call(client, from_number="+8613700000009")
     assert app.extensions["ivr"].sessions.load(nxt.sid).state.voice_mode == "elder"
+
+
+def test_bridge_stops_the_speech_stream_before_dialling_the_agent(app, client):
+    """Once an agent has the caller, nothing they say may act on the call: stop listening."""
+    call = Call(client)
+    sessions = app.extensions["ivr"].sessions
+    sessions.update(call.sid, lambda r: setattr(r, "stream_started", True))
+    twiml(post_signed(client, gather_action(call.root), call_params(call.sid, Digits="0")))
+    resp = post_signed(client, "/voice/bridge?agent=wang", call_params(call.sid))
+    assert resp.status_code == 200
+    root = ET.fromstring(resp.data)
+    names = [child.tag for child in root]
+    assert names.index("Stop") < names.index("Dial")
+    assert root.find("Stop/Stream").get("name") == "ivr-speech"
+    assert sessions.load(call.sid).bridged
+
+
+def test_speech_stream_is_named_so_it_can_be_stopped():
+    from ivr.flow import twiml as flow_twiml
+
+    doc = flow_twiml.menu(["hi"], lambda t: flow_twiml.Speech(None, t), "/voice/menu?step=0", 6,
+                          flow_twiml.StreamSpec("wss://x/media", {}, name="ivr-speech"))
+    assert ET.fromstring(doc).find("Start/Stream").get("name") == "ivr-speech"
+
+
+@pytest.mark.parametrize("queue_time", ["abc", "\u00b2", "-1", "1e9", ""])
+def test_unparsable_queue_time_is_absent_not_a_500(app, client, queue_time):
+    call = Call(client)
+    twiml(post_signed(client, gather_action(call.root), call_params(call.sid, Digits="0")))
+    resp = post_signed(client, "/voice/wait", call_params(call.sid, QueueTime=queue_time))
+    assert resp.status_code == 200 and b"<Pause" in resp.data
+
+
+def test_wait_poll_recreates_a_missing_queue_entry(app, client, redis_client):
+    """A caller in Twilio's queue with no Redis entry (lost in a restart, or queued by the
+    failsafe) becomes visible to agents at their next wait poll."""
+    call = Call(client)
+    twiml(post_signed(client, gather_action(call.root), call_params(call.sid, Digits="0")))
+    queue = app.extensions["ivr"].queue
+    queue.remove(call.sid)
+    assert queued_sids(app) == []
+    assert post_signed(client, "/voice/wait", call_params(call.sid)).status_code == 200
+    assert queued_sids(app) == [call.sid]
+    entry = queue.get(call.sid)
+    assert entry.context["reason"] == "caller_request" and entry.polled_at
+    # a caller who hung up does not come back as a ghost from a late poll
+    post_signed(client, "/voice/status", call_params(call.sid, CallStatus="completed"))
+    assert post_signed(client, "/voice/wait", call_params(call.sid)).status_code == 200
+    assert queued_sids(app) == []
