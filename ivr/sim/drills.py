@@ -26,6 +26,7 @@ import yaml
 from werkzeug.serving import make_server
 
 from ivr.local_redis import LocalRedisServer, free_port
+from ivr.routing.agents import token_digest
 from ivr.settings import Settings
 from ivr.sim.call import SimCall
 from ivr.sim.caller import ScriptedCaller, Step
@@ -38,7 +39,11 @@ log = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parents[2]
 ACCOUNT = "AC" + "d" * 32
 TOKEN = "drill-auth-token-0123456789abcdef"
-API_TOKEN = "drill-agent-api-token"
+
+
+def agent_token(agent_id: str) -> str:
+    return f"drill-agent-token-{agent_id}"
+
 AGENTS = ("wang", "chan", "li")
 MEMBERS = r"/Queues/QU\w+/Members/CA\w+\.json"
 
@@ -69,6 +74,8 @@ def copy_root(workdir: Path, queue: dict[str, Any] | None = None,
     (root / "voices" / "cache").symlink_to(cache)
     agents = yaml.safe_load((root / "config" / "agents.yaml").read_text(encoding="utf-8"))
     agents.setdefault("queue", {}).update(queue or {})
+    for agent in agents.get("agents", []):  # each drill agent has its own API token
+        agent["api_token_sha256"] = token_digest(agent_token(agent["id"]))
     (root / "config" / "agents.yaml").write_text(
         yaml.safe_dump(agents, allow_unicode=True, sort_keys=False), encoding="utf-8")
     ivr = yaml.safe_load((root / "config" / "ivr.yaml").read_text(encoding="utf-8"))
@@ -115,8 +122,8 @@ class Rig:
             root=self.root, config_dir=self.root / "config", grammars_dir=self.root / "grammars",
             voices_dir=self.root / "voices", var_dir=self.workdir / "var",
             redis_url=self.redis.url if self.redis else None, twilio_account_sid=ACCOUNT,
-            twilio_auth_token=TOKEN, agent_api_token=API_TOKEN, secret_key="drill-secret",
-            twilio_api_base=self.sim.rest_base,
+            twilio_auth_token=TOKEN, secret_key="drill-secret",
+            twilio_api_base=self.sim.rest_base, public_url=self.sim.config.app_base,
         )
 
     def start_app(self) -> None:
@@ -194,7 +201,7 @@ class Rig:
     # ------------------------------------------------------------------ agents
     def api(self, agent: str, path: str) -> tuple[int, dict[str, Any]]:
         resp = self.http.post(f"{self.sim.config.app_base}/agent/api/{path}", json={},
-                              headers={"Authorization": f"Bearer {API_TOKEN}",
+                              headers={"Authorization": f"Bearer {agent_token(agent)}",
                                        "X-Agent-Id": agent}, timeout=30)
         body = resp.json() if resp.headers.get("content-type", "").startswith(
             "application/json") else {}
@@ -476,11 +483,19 @@ def worker_kill(workdir: Path, callers: int = 50, workers: int = 2,
     proc = None
     try:
         port = free_port()
-        env = {**os.environ, "IVR_ROOT": str(rig.root), "IVR_VAR_DIR": str(workdir / "var"),
-               "REDIS_URL": rig.redis.url if rig.redis else "", "TWILIO_AUTH_TOKEN": TOKEN,
-               "TWILIO_ACCOUNT_SID": ACCOUNT, "TWILIO_API_BASE": rig.sim.rest_base,
-               "IVR_AGENT_API_TOKEN": API_TOKEN, "IVR_SECRET_KEY": "drill-secret",
-               "PYTHONPATH": str(REPO)}
+        var = workdir / "serve-var"
+        from ivr.private_files import private_dir, write_private
+        from ivr.settings import DEV_TOKEN_FILE
+
+        private_dir(var)  # dev mode (demo agents allowed): the auth token is var's dev token
+        write_private(var / DEV_TOKEN_FILE, TOKEN)
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("TWILIO_AUTH_TOKEN", "IVR_AGENT_API_TOKEN", "IVR_AGENT_API_AGENT")}
+        env.update({"IVR_ROOT": str(rig.root), "IVR_VAR_DIR": str(var),
+                    "REDIS_URL": rig.redis.url if rig.redis else "",
+                    "TWILIO_ACCOUNT_SID": ACCOUNT, "TWILIO_API_BASE": rig.sim.rest_base,
+                    "IVR_PUBLIC_URL": f"http://127.0.0.1:{port}",
+                    "IVR_SECRET_KEY": "drill-secret", "PYTHONPATH": str(REPO)})
         proc = subprocess.Popen(
             [sys.executable, "-m", "ivr", "serve", "--bind", f"127.0.0.1:{port}",
              "--workers", str(workers), "--threads", "8"],
