@@ -30,6 +30,8 @@ from ivr.flow.engine import (
 from ivr.flow.session import CallRecord, SessionStore
 from ivr.privacy import mask_number
 from ivr.routing.caller_watch import caller_key
+from ivr.telephony.stream_token import PARAMETER as STREAM_TOKEN
+from ivr.telephony.stream_token import make_token
 
 log = logging.getLogger(__name__)
 
@@ -269,7 +271,9 @@ class CallFlow:
         if not record.stream_started and self.speech_enabled():
             stream = twiml.StreamSpec(
                 url=_stream_url(ws_base, self.urls.media_path),
-                parameters={"dialect": state.dialect},
+                # the media server admits this stream only for this call, until the expiry
+                parameters={"dialect": state.dialect,
+                            STREAM_TOKEN: make_token(self.secret, record.call_sid, time.time())},
                 name=SPEECH_STREAM_NAME,
             )
             record.stream_started = True

@@ -1,8 +1,11 @@
 """Who may open a media stream: Twilio signs the WebSocket upgrade like a GET webhook.
 
 ``X-Twilio-Signature`` is computed over the stream URL as written in our TwiML, with no
-parameters. That URL is the configured ``media_url`` when there is one (a load balancer in
-front), else the Host the request names, over ws/wss (and http/https, which some proxies show).
+parameters. The media process checks it against that configured URL only (``stream_urls``:
+``media_url``, else the public URL's ``/media``), over ws/wss and http/https (which some proxies
+show), never against a URL built from the request's Host. The handshake proves little on its own
+(the same for every call): the per-call token in ``start`` (``ivr.media.admission``) is what
+admits a stream for one call.
 """
 
 from __future__ import annotations
@@ -30,20 +33,32 @@ def candidate_urls(path_qs: str, host: str, media_url: str | None) -> list[str]:
     return urls
 
 
+def configured_urls(stream_url: str) -> list[str]:
+    """The configured stream URL as Twilio signed it, and its http(s) twin."""
+    twin = "http" + stream_url[2:] if stream_url.startswith("ws") else stream_url
+    return [stream_url, twin]
+
+
 def twilio_stream_auth(token: Callable[[], str],
-                       media_url: Callable[[], str | None] = lambda: None
+                       media_url: Callable[[], str | None] = lambda: None,
+                       stream_url: Callable[[], str] | None = None,
                        ) -> Callable[[str, Any], bool]:
-    """An auth check for ``MediaServer``; an empty token (local demo) lets everyone in."""
+    """An auth check for ``MediaServer``: a token is required (an empty one refuses everyone).
+
+    ``stream_url`` (the media process): only the configured URL counts. Without it (embedded
+    test servers) ``media_url`` or the request's Host are tried.
+    """
 
     def check(path_qs: str, headers: Any) -> bool:
         secret = token()
-        if not secret:
-            return True
         sig = headers.get("X-Twilio-Signature", "")
-        if not sig:
+        if not secret or not sig:
             return False
         validator = RequestValidator(secret)
-        return any(validator.validate(url, {}, sig)
-                   for url in candidate_urls(path_qs, headers.get("Host", ""), media_url()))
+        if stream_url is not None:
+            urls = configured_urls(stream_url())
+        else:
+            urls = candidate_urls(path_qs, headers.get("Host", ""), media_url())
+        return any(validator.validate(url, {}, sig) for url in urls)
 
     return check

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from ivr.config.holder import ConfigHolder
 from ivr.flow.session import SessionStore
 from ivr.flow.speech_actions import SpeechActions
+from ivr.media.admission import StreamAdmission
 from ivr.media.auth import twilio_stream_auth
 from ivr.media.grammar_feed import GrammarFeed
 from ivr.media.server import MediaServer
@@ -23,7 +24,7 @@ from ivr.redis_conn import connect
 from ivr.routing.queue import CallQueue
 from ivr.settings import Settings
 from ivr.speech.setup import speech_from_config
-from ivr.telephony.public_url import PublicUrlError, resolve
+from ivr.telephony.public_url import MEDIA_PORT_ENV, PublicUrlError, media_stream_url, resolve
 from ivr.telephony.rest import TWILIO_API, CallControl, make_client
 from ivr.understanding.audit import ScamAudit
 
@@ -41,7 +42,7 @@ class MediaProcess:
 
 
 def build(settings: Settings, webhook_base: str | None = None, workers: int | None = None,
-          watch_config: bool = True) -> MediaProcess:
+          watch_config: bool = True, media_port: int | None = None) -> MediaProcess:
     """Everything the media process needs, built once (models are loaded by ``warm``)."""
     holder = ConfigHolder(settings, allow_last_good=True)
     service = holder.current.service
@@ -64,11 +65,20 @@ def build(settings: Settings, webhook_base: str | None = None, workers: int | No
 
     public_base()  # refuse to start without one
     actions = SpeechActions(holder, sessions, calls, public_base, queue, ScamAudit(client))
+
+    def stream_url() -> str:
+        """The <Stream url> the webhooks put in TwiML (Services.media_stream_url)."""
+        explicit = bool(settings.public_url or holder.current.service.public_url)
+        port = os.environ.get(MEDIA_PORT_ENV) or (str(media_port) if media_port else None)
+        return media_stream_url(public_base(), holder.current.service.media_url, explicit, port)
+
+    admission = StreamAdmission(client, settings.secret_key, settings.twilio_account_sid,
+                                lambda: holder.current.service.retention.session_ttl_seconds)
     speech = speech_from_config(settings.root, holder.current, actions.grammar_for)
     server = MediaServer(
         speech, actions.on_speech, actions.grammar_for,
-        auth=twilio_stream_auth(lambda: settings.twilio_auth_token,
-                                lambda: holder.current.service.media_url),
+        auth=twilio_stream_auth(lambda: settings.twilio_auth_token, stream_url=stream_url),
+        admit=admission.admit,
         workers=workers,
         config_version=lambda: holder.current.version,
     )
@@ -83,7 +93,7 @@ def run(host: str, port: int, webhook_base: str | None = None,
     """Serve until SIGTERM/SIGINT."""
     logging.getLogger("websockets.server").setLevel(logging.WARNING)  # not a line per socket
     settings = Settings.from_env()
-    proc = build(settings, webhook_base, workers)
+    proc = build(settings, webhook_base, workers, media_port=port)
     if proc.server.speech is not None:
         proc.server.speech.warm()  # one Model per process, loaded before the first call
     proc.feed.start()

@@ -56,7 +56,10 @@ log = logging.getLogger(__name__)
 MEDIA_PATH = "/media"
 IDLE_TIMEOUT_S = 60.0  # Twilio sends a frame every 20 ms; a minute of nothing is a dead peer
 MAX_STREAM_S = 4 * 3600.0  # no call lasts this long; a stream that does is a leak
-MAX_MESSAGE_BYTES = 64 * 1024
+START_TIMEOUT_S = 10.0  # Twilio sends ``start`` right after ``connected``
+MAX_MESSAGES_BEFORE_START = 10
+MAX_MESSAGE_BYTES = 64 * 1024  # enforced by the WebSocket layer (close 1009), never buffered
+POLICY_VIOLATION = 1008
 
 MEDIA_MALFORMED = Counter(
     "ivr_media_malformed_total", "Media Streams messages skipped as malformed", ["reason"]
@@ -66,6 +69,7 @@ MEDIA_ACTIVE = Gauge("ivr_media_streams_active", "Media Streams connections open
 FRAMES_GATED = Counter("ivr_media_frames_total", "Inbound audio frames", ["decoded"])
 
 AuthCheck = Callable[[str, Any], bool]  # (path with query, headers) -> allowed
+Admit = Callable[[Start], "str | None"]  # start message -> None (admitted) or the reason not
 DtmfSink = Callable[[str, str], None]
 
 
@@ -83,6 +87,7 @@ class MediaStats:
     grammar_loads: int = 0
     sessions_active: int = 0
     malformed: Tally = field(default_factory=Tally)
+    refused: Tally = field(default_factory=Tally)  # streams refused at ``start``, by reason
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def count_malformed(self, reason: str) -> None:
@@ -248,6 +253,9 @@ class MediaServer:
         grammar_for: GrammarFor | None = None,
         *,
         auth: AuthCheck | None = None,
+        admit: Admit | None = None,
+        max_stream_seconds: float = MAX_STREAM_S,
+        start_timeout_seconds: float = START_TIMEOUT_S,
         on_dtmf: DtmfSink | None = None,
         workers: int | None = None,
         queue_frames: int = 250,
@@ -262,6 +270,9 @@ class MediaServer:
         self.sink = sink
         self.grammar_for = grammar_for
         self.auth = auth
+        self.admit = admit
+        self.max_stream_seconds = max_stream_seconds
+        self.start_timeout_seconds = start_timeout_seconds
         self.on_dtmf = on_dtmf
         self.workers = workers or max(2, (os.cpu_count() or 1) * 2)
         self.executor = ThreadPoolExecutor(self.workers, thread_name_prefix="asr")
@@ -315,35 +326,54 @@ class MediaServer:
         MEDIA_STREAMS.labels(outcome="accepted").inc()
         MEDIA_ACTIVE.inc()
         call: CallStream | None = None
-        started = ws.ivr_last = time.monotonic()  # type: ignore[attr-defined]
+        started = ws.ivr_last = ws.ivr_opened = time.monotonic()  # type: ignore[attr-defined]
+        ws.ivr_admitted = False  # type: ignore[attr-defined]
+        before_start = 0
         try:
             async for raw in ws:
                 ws.ivr_last = now = time.monotonic()  # type: ignore[attr-defined]
                 try:
                     msg = parse_message(raw)
                 except StreamMessageError as exc:
+                    msg = None
                     self.stats.count_malformed(exc.reason)
+                except Exception:  # whatever a message holds, it must not drop the stream
+                    msg = None
+                    self.stats.count_malformed("bad_message")
+                if call is None and not isinstance(msg, Start):
+                    before_start += 1
+                    if isinstance(msg, Media):
+                        self.stats.count_malformed("media_before_start")
+                    if (before_start > MAX_MESSAGES_BEFORE_START
+                            or now - started > self.start_timeout_seconds):
+                        await self._refuse(ws, "no_start")
+                        return
+                    continue
+                if msg is None:
                     continue
                 if isinstance(msg, Media):
-                    if call is None:
-                        self.stats.count_malformed("media_before_start")
-                        continue
                     if msg.track != "inbound":
                         continue  # the caller is what we listen to; never our own prompts
                     n = len(msg.payload) // codec.FRAME_BYTES
                     self.stats.frames += n  # loop thread only
                     call.feed(msg.payload)
-                    if now - started > MAX_STREAM_S:
+                    if now - started > self.max_stream_seconds:
                         log.warning("stream for %s exceeded %.0f s; closing", call.call_sid,
-                                    MAX_STREAM_S)
+                                    self.max_stream_seconds)
                         return
                 elif isinstance(msg, Start):
                     if call is not None:
                         self.stats.count_malformed("second_start")
                         continue
+                    reason = await self._admission(msg)
+                    if reason is not None:
+                        log.warning("refused media stream for %s: %s", msg.call_sid[:40], reason)
+                        await self._refuse(ws, reason)
+                        return
+                    ws.ivr_admitted = True  # type: ignore[attr-defined]
                     call = self._open(msg)
                 elif isinstance(msg, Dtmf):
-                    if self.on_dtmf is not None and call is not None:
+                    if self.on_dtmf is not None:
                         self.on_dtmf(call.call_sid, msg.digit)
                 elif isinstance(msg, Stop):
                     return
@@ -354,6 +384,24 @@ class MediaServer:
             MEDIA_ACTIVE.dec()
             if call is not None:
                 await self._close(call)
+
+    async def _admission(self, start: Start) -> str | None:
+        """The admission check (Redis I/O) off the event loop; None = admitted."""
+        if self.admit is None:
+            return None
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(None, self.admit, start)
+        except Exception:
+            log.exception("media stream admission failed for %s", start.call_sid[:40])
+            return "admission_error"
+
+    async def _refuse(self, ws: ServerConnection, reason: str) -> None:
+        self.stats.add("rejected")
+        with self.stats._lock:
+            self.stats.refused[reason] += 1
+        MEDIA_STREAMS.labels(outcome=f"refused_{reason}").inc()
+        await ws.close(POLICY_VIOLATION, reason)
 
     def _open(self, start: Start) -> CallStream:
         model = None
@@ -384,14 +432,36 @@ class MediaServer:
         self.stats.sessions_active = len(self.calls)
 
     async def _sweep_idle(self) -> None:
-        """Close sockets whose peer stopped sending audio (one task for all calls)."""
+        """Close sockets whose peer stopped sending audio, that never sent an admitted
+        ``start``, or that outlived the maximum stream duration (one task for all calls)."""
+        period = min(IDLE_TIMEOUT_S, self.start_timeout_seconds, self.max_stream_seconds) / 4
+        closing: set[asyncio.Task] = set()  # a close waits for the peer: never one at a time
+
+        def close(coro) -> None:
+            task = asyncio.create_task(coro)
+            closing.add(task)
+            task.add_done_callback(closing.discard)
+
         while True:
-            await asyncio.sleep(IDLE_TIMEOUT_S / 4)
-            cutoff = time.monotonic() - IDLE_TIMEOUT_S
+            await asyncio.sleep(period)
+            now = time.monotonic()
             for conn in list(getattr(self._server, "connections", ())):
                 last = getattr(conn, "ivr_last", None)
-                if last is not None and last < cutoff:
-                    await conn.close()
+                opened = getattr(conn, "ivr_opened", None)
+                if last is None or opened is None or getattr(conn, "ivr_closing", False):
+                    continue
+                if last < now - IDLE_TIMEOUT_S:
+                    conn.ivr_closing = True
+                    close(conn.close())
+                elif not getattr(conn, "ivr_admitted", False) and \
+                        now - opened > self.start_timeout_seconds:
+                    conn.ivr_closing = True
+                    close(self._refuse(conn, "no_start"))
+                elif now - opened > self.max_stream_seconds:
+                    log.warning("a media stream exceeded %.0f s; closing",
+                                self.max_stream_seconds)
+                    conn.ivr_closing = True
+                    close(conn.close())
 
     # ---------------------------------------------------------------- running
     async def serve(self, host: str, port: int, ready: Callable[[int], None] | None = None,

@@ -102,8 +102,9 @@ def parse_message(raw: str | bytes) -> StreamMessage:
     if len(raw) > MAX_MESSAGE_CHARS:
         raise StreamMessageError("too_large", f"{len(raw)} chars")
     try:
+        # ValueError also covers an integer of more than 4,300 digits (int max_str_digits)
         obj = json.loads(raw)
-    except (json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:
         raise StreamMessageError("bad_json", str(exc)[:80]) from exc
     if not isinstance(obj, dict):
         raise StreamMessageError("bad_json", "not an object")
@@ -132,11 +133,12 @@ def _int(obj: dict[str, Any], key: str, required: bool = True) -> int | None:
     val = obj.get(key)
     if val is None and not required:
         return None
-    try:
-        num = int(val)  # Twilio sends "1", "20"...; ints are accepted too
-    except (TypeError, ValueError) as exc:
-        raise StreamMessageError("bad_number", key) from exc
-    if num < 0:
+    if isinstance(val, bool) or not isinstance(val, (str, int)):
+        raise StreamMessageError("bad_number", key)  # 1e400 is a float (inf): never a count
+    if isinstance(val, str) and not (0 < len(val) <= 12 and val.isascii() and val.isdigit()):
+        raise StreamMessageError("bad_number", key)
+    num = int(val)  # Twilio sends "1", "20"...; small ints are accepted too
+    if num < 0 or num > 10**12:
         raise StreamMessageError("bad_number", key)
     return num
 
