@@ -158,7 +158,13 @@ def run(options: ServeOptions) -> None:
         if not configured:
             log.info("no REDIS_URL: using the embedded Redis with data in %s/redis",
                      settings.var_dir)
-    render_ahead(settings.var_dir)
+    from ivr.speech import espeak_lib
+
+    problem = espeak_lib.status_line()
+    if problem:
+        print(problem, file=sys.stderr, flush=True)  # one line, where the admin is looking
+    if espeak_lib.engine().usable:
+        render_ahead(settings.var_dir)
     supervisor = None
     if options.media_bind:
         os.environ[MEDIA_PORT_ENV] = options.media_bind.rpartition(":")[2]

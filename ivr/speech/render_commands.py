@@ -88,9 +88,15 @@ def print_rates(catalog: VoiceCatalog, console: Console) -> bool:
 def render(texts, dialects, modes, workers, no_fragments, no_menus, no_rates) -> None:
     """Render prompt audio for every dialect and mode into voices/cache/ (git-ignored)."""
     from ivr.settings import Settings
+    from ivr.speech import espeak_lib
 
     console = Console()
     settings = Settings.from_env()
+    problem = espeak_lib.status_line()
+    if problem:
+        console.print(f"[red]{problem}[/red]", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    console.print(f"rendering with {espeak_lib.engine().describe()}", highlight=False)
     try:
         profiles = load_profiles(settings.voices_dir / PROFILES_FILE)
     except ConfigError as exc:

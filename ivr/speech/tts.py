@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ivr.speech import codec
+from ivr.speech import codec, espeak_lib
 from ivr.speech.voice_cache import engine_version, file_name
 from ivr.speech.voice_config import VoiceProfile
 
@@ -147,11 +147,15 @@ def _worker_init() -> None:
     global _engine_ready
     if _engine_ready:
         return
+    found = espeak_lib.engine()  # the system library, else the espeakng-loader wheel's
+    if not found.usable:
+        raise RuntimeError(f"{found.problem}; to render prompts: {espeak_lib.INSTALL_HINT}")
     from pyttsx3.drivers import _espeak
 
-    rate = _espeak.Initialize(_espeak.AUDIO_OUTPUT_SYNCHRONOUS, 1000)
+    rate = _espeak.Initialize(_espeak.AUDIO_OUTPUT_SYNCHRONOUS, 1000,
+                              espeak_lib.initialize_path(found))
     if rate == -1:
-        raise RuntimeError("could not initialise espeak-ng")
+        raise RuntimeError(f"could not initialise espeak-ng ({found.describe()})")
     if rate != ENGINE_RATE:
         raise RuntimeError(f"espeak-ng runs at {rate} Hz, expected {ENGINE_RATE}")
     _espeak.SetSynthCallback(_on_synth)
@@ -253,6 +257,13 @@ class Renderer:
             done: Future[RenderResult] = Future()
             done.set_result(RenderResult(path, rendered=False))
             return done
+        found = espeak_lib.engine()
+        if not found.usable:  # say why once per prompt, without starting workers that would die
+            self._count("failed")
+            failed: Future[RenderResult] = Future()
+            failed.set_result(RenderResult(path, rendered=False, error=(
+                f"{found.problem}; to render prompts: {espeak_lib.INSTALL_HINT}")))
+            return failed
         try:
             inner = self._executor().submit(_job, text, profile, str(path))
         except BrokenProcessPool:  # a worker died (engine crash): start a fresh pool

@@ -25,6 +25,10 @@ CACHE_SUBDIR = "cache"
 def engine_version() -> str:
     """espeak-ng library version and pyttsx3 version, read once per process."""
     try:
+        from ivr.speech import espeak_lib
+
+        if not espeak_lib.engine().usable:  # finds the system or the bundled library
+            raise RuntimeError("no espeak-ng")
         from pyttsx3.drivers import _espeak  # loads libespeak-ng; does not initialise it
 
         espeak = _espeak.Info(None).decode()

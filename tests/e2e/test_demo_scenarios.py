@@ -3,13 +3,13 @@ with rendered prompt audio and with none (a fresh machine: every prompt a <Say>)
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from ivr.flow.prompts import all_prompt_texts
 from ivr.sim.scenario import Scenario, run_scenario
+from ivr.speech import espeak_lib
 
 pytestmark = pytest.mark.slow
 SCENARIOS = sorted((Path(__file__).resolve().parents[2] / "ivr" / "sim" / "scenarios")
@@ -21,8 +21,8 @@ def test_every_shipped_scenario_passes(stack, audio, monkeypatch):
     monkeypatch.setenv("IVR_AGENT_API_TOKEN", "agent-api-token")  # agent_accepts.yaml uses it
     svc = stack.svc
     if audio == "rendered":
-        if not shutil.which("espeak-ng"):
-            pytest.skip("espeak-ng is not installed: prompts cannot be rendered")
+        if not espeak_lib.engine().usable:
+            pytest.skip(espeak_lib.status_line())
         report = svc.voices.render_all(all_prompt_texts(svc.config.current),
                                        modes=("normal", "elder"))
         assert report.failed == 0

@@ -3,12 +3,11 @@ the stand-in and the real service with rendered prompts: the targets of issue 15
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from ivr.flow.prompts import all_prompt_texts
 from ivr.sim import kinds as K
+from ivr.speech import espeak_lib
 from tests.e2e.conftest import copy_config, edit_yaml, start_stack
 
 pytestmark = pytest.mark.slow
@@ -30,8 +29,8 @@ def stack_now(tmp_path, redis_server, redis_client):
 
 @pytest.fixture
 def measured(stack_now):
-    if not shutil.which("espeak-ng"):
-        pytest.skip("espeak-ng is not installed: prompts cannot be rendered")
+    if not espeak_lib.engine().usable:
+        pytest.skip(espeak_lib.status_line())
     stack = stack_now
     svc = stack.svc
     config = svc.config.current
