@@ -164,6 +164,7 @@ def run(options: ServeOptions) -> None:
     if problem:
         print(problem, file=sys.stderr, flush=True)  # one line, where the admin is looking
     if espeak_lib.engine().usable:
+        log.info("prompt audio: %s", espeak_lib.engine().describe())
         render_ahead(settings.var_dir)
     supervisor = None
     if options.media_bind:

@@ -25,6 +25,8 @@ from ivr.routing.agents_config import Agent, AgentsConfig, QueueRules
 from ivr.routing.outcomes import Outcomes
 from ivr.routing.queue import CallQueue, QueueEntry
 from ivr.services import Services, get_services
+from ivr.speech.numbers import chinese_number
+from ivr.speech.voices import queue_pieces
 from ivr.telephony.failsafe import install_failsafe
 from ivr.telephony.rest import ENDED_STATUSES, classify
 from ivr.telephony.webhook_auth import signed
@@ -44,9 +46,8 @@ SPEECH_STREAM_NAME = "ivr-speech"  # the flow's <Start><Stream name=...>
 NUMBER_RE = re.compile(r"[0-9]{1,9}(\.[0-9]{1,6})?")
 
 # Sentences per dialect (Mandarin is the fallback; Sichuanese callers read Mandarin text fine).
+# Position and wait estimate are built from pre-rendered pieces (ivr.speech.voices.QUEUE_PIECES).
 TEXT: dict[str, dict[str, str]] = {
-    "position": {"mandarin": "您现在排在第{n}位。", "cantonese": "你而家排第{n}位。"},
-    "estimate": {"mandarin": "预计等待大约{m}分钟。", "cantonese": "估计要等大约{m}分钟。"},
     "patience": {
         "mandarin": "请不要挂机，工作人员会尽快为您服务。",
         "cantonese": "请唔好收线，职员会尽快为你服务。",
@@ -140,8 +141,13 @@ def speak(target: VoiceResponse | Gather, parts: list[str], dialect: str, mode: 
             playables = voices.playables_for(parts, dialect, mode)
         except Exception:  # a voice problem must never cost the caller their prompt
             log.exception("voice catalog failed; falling back to <Say>")
-    if playables is None:
-        playables = [_Text(p) for p in parts]
+    if playables is None:  # counts in words, as the rendered pieces say them
+        playables = [_Text(chinese_number(int(p), counting=True) if p.isdigit() else p)
+                     for p in parts]
+    playables = list(playables)
+    if any(not getattr(p, "url", None) for p in playables) and len(playables) > 1:
+        # a piece is not rendered yet: one <Say> of the whole, not audio and speech mixed
+        playables = [_Text("".join(p.text for p in playables))]
     language = SAY_LANGUAGE.get(dialect, "zh-CN")
     for p in playables:
         if getattr(p, "url", None):
@@ -229,8 +235,10 @@ def wait() -> Response:
     resp = VoiceResponse()
     if position:
         minutes = outcomes(svc).estimate_wait(position, rules.average_handling_seconds)
-        parts = [text("position", dialect, n=position), text("estimate", dialect, m=minutes),
-                 text("patience", dialect)]
+        ahead = position - 1
+        parts = (queue_pieces("ahead", dialect, ahead) if ahead else
+                 queue_pieces("next", dialect))
+        parts += queue_pieces("estimate", dialect, minutes) + [text("patience", dialect)]
     else:
         parts = [text("waiting", dialect)]
     speak(resp, parts, dialect, mode)

@@ -40,6 +40,33 @@ RATE_SAMPLE = (
 QUEUE_PHRASES = (
     "您前面还有", "位", "预计等待", "分钟", "秒", "小时", "请稍候", "正在为您转接人工服务",
 )
+MAX_SPOKEN_NUMBER = 99  # numbers rendered ahead; larger ones take the "long" wording
+# Queue announcements per dialect, as pieces; "{n}" is a count said in Chinese (两, 十二...).
+QUEUE_PIECES: dict[str, dict[str, tuple[str, ...]]] = {
+    "mandarin": {
+        "ahead": ("您前面还有", "{n}", "位。"),
+        "next": ("下一位就是您。",),
+        "many_ahead": ("您前面还有很多位。",),
+        "estimate": ("预计等待", "{n}", "分钟。"),
+        "estimate_long": ("预计等待一个多小时。",),
+    },
+    "cantonese": {
+        "ahead": ("你前面仲有", "{n}", "位。"),
+        "next": ("下一位就系你。",),
+        "many_ahead": ("你前面仲有好多位。",),
+        "estimate": ("估计要等", "{n}", "分钟。"),
+        "estimate_long": ("估计要等一个几钟。",),
+    },
+}
+
+
+def queue_pieces(name: str, dialect: str, n: int | None = None) -> list[str]:
+    """One queue announcement as pieces that are all rendered ahead (numbers as digits, which
+    ``playables_for`` reads as Chinese counts). Past MAX_SPOKEN_NUMBER: the "many"/"long" form."""
+    table = QUEUE_PIECES.get(dialect) or QUEUE_PIECES["mandarin"]
+    if n is not None and n > MAX_SPOKEN_NUMBER:
+        name = {"ahead": "many_ahead", "estimate": "estimate_long"}.get(name, name)
+    return [str(n) if piece == "{n}" else piece for piece in table[name]]
 
 
 @dataclass(frozen=True)
@@ -50,10 +77,14 @@ class Playable:
     text: str
 
 
-def fragment_texts() -> list[str]:
-    """Texts rendered ahead for dynamic prompts: 0..99 (and 两) read in Chinese, fixed phrases."""
-    numbers = {chinese_number(n) for n in range(100)} | {chinese_number(2, counting=True)}
-    return sorted(numbers) + list(QUEUE_PHRASES)
+def fragment_texts(dialect: str | None = None) -> list[str]:
+    """Texts rendered ahead for dynamic prompts: 0..99 (and 两) read in Chinese, fixed phrases,
+    and the queue pieces of ``dialect`` (Mandarin's for a dialect without its own)."""
+    numbers = {chinese_number(n) for n in range(MAX_SPOKEN_NUMBER + 1)}
+    numbers |= {chinese_number(2, counting=True)}
+    table = QUEUE_PIECES.get(dialect or "mandarin") or QUEUE_PIECES["mandarin"]
+    pieces = [p for parts in table.values() for p in parts if p != "{n}"]
+    return sorted(numbers) + list(dict.fromkeys([*QUEUE_PHRASES, *pieces]))
 
 
 class VoiceCatalog:
@@ -147,7 +178,7 @@ class VoiceCatalog:
         pairs = list(items)
         modes = list(modes)
         if fragments:
-            pairs += [(t, d) for d in self.profiles.dialects for t in fragment_texts()]
+            pairs += [(t, d) for d in self.profiles.dialects for t in fragment_texts(d)]
         return [(text, self.profile(dialect, mode)) for text, dialect in pairs for mode in modes]
 
     def render_all(

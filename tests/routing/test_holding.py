@@ -11,6 +11,7 @@ import pytest
 from ivr.routing import holding
 from ivr.routing.outcomes import Outcomes
 from ivr.routing.queue import QueueEntry
+from ivr.speech.numbers import chinese_number
 
 from .conftest import PUBLIC, QUEUE_SID, demo_agents, signed_post
 
@@ -58,8 +59,8 @@ def test_wait_says_our_position_and_estimate_in_the_callers_dialect(app, redis_c
                         "From": CALLER})
     body = resp.get_data(as_text=True)
     assert resp.status_code == 200 and resp.mimetype == "text/xml"
-    assert "你而家排第2位" in body and 'language="zh-HK"' in body
-    assert "估计要等大约" in body
+    assert "你前面仲有一位。" in body and 'language="zh-HK"' in body  # one caller ahead
+    assert "估计要等" in body
     assert '<Pause length="30"' in body and "<Gather" not in body  # no offer yet
 
 
@@ -67,7 +68,7 @@ def test_wait_defaults_to_mandarin_and_offers_call_back_after_the_wait(app):
     enqueue(app, SID_OLD, "normal", waited=200)
     body = signed_post(app.test_client(), "/voice/wait",
                        {"CallSid": SID_OLD, "From": CALLER}).get_data(as_text=True)
-    assert "您现在排在第1位" in body and 'language="zh-CN"' in body
+    assert "下一位就是您" in body and 'language="zh-CN"' in body
     assert "<Gather" in body and 'action="/voice/wait/callback"' in body
     assert "按1保留排队位置，稍后给您回电" in body
 
@@ -82,20 +83,32 @@ def test_estimate_uses_recent_handling_times_and_online_agents(app, redis_client
     assert out.estimate_wait(3, 240) == 3
 
 
-def test_voice_catalog_audio_is_played_when_rendered(app):
+def test_position_and_estimate_are_played_from_prerendered_pieces(app):
     class Voices:
+        def __init__(self, rendered):
+            self.rendered = rendered
+
         def playables_for(self, parts, dialect, mode):
             self.seen = (list(parts), dialect, mode)
-            return [SimpleNamespace(url=f"/audio/{i}.wav" if i == 0 else None, text=t)
-                    for i, t in enumerate(parts)]
+            return [SimpleNamespace(url=f"/audio/{i}.wav" if self.rendered else None,
+                                    text=chinese_number(int(t), counting=True)
+                                    if t.isdigit() else t) for i, t in enumerate(parts)]
 
-    voices = Voices()
-    app.extensions["ivr"].extras["voices"] = voices
+    enqueue(app, SID_FIRST, "scam")
     enqueue(app, SID_1)
-    body = signed_post(app.test_client(), "/voice/wait", {"CallSid": SID_1}).get_data(
-        as_text=True)
-    assert "<Play>/audio/0.wav</Play>" in body and "预计等待大约" in body
-    assert voices.seen[1:] == ("mandarin", "elder")
+    enqueue(app, SID_2)
+    for rendered in (True, False):
+        voices = Voices(rendered)
+        app.extensions["ivr"].extras["voices"] = voices
+        body = signed_post(app.test_client(), "/voice/wait", {"CallSid": SID_2}).get_data(
+            as_text=True)
+        parts, dialect, mode = voices.seen
+        assert parts[:3] == ["您前面还有", "2", "位。"] and parts[3] == "预计等待"
+        assert (dialect, mode) == ("mandarin", "elder")
+        if rendered:  # every piece is audio, none is said by <Say>
+            assert body.count("<Play>") == len(parts) and "<Say" not in body
+        else:  # not rendered yet: one <Say> of the whole, never audio and speech mixed
+            assert "<Play>" not in body and "您前面还有两位。预计等待" in body
 
 
 def test_call_back_keeps_the_place_and_calls_back_when_accepted(app, twilio_stub):
