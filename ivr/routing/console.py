@@ -28,6 +28,7 @@ from flask import (
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from ivr import metrics
+from ivr.routing import console_text as T
 from ivr.routing import holding
 from ivr.routing.agents import (
     agent_for_token,
@@ -48,14 +49,11 @@ bp = Blueprint(
     static_folder="static", static_url_path="/static",
 )
 
-DISPOSITIONS = {  # id (stored, API) -> label on the console
-    "resolved": "已解决", "scam_stopped": "已劝阻诈骗", "transferred": "已转接",
-    "follow_up": "需跟进", "no_answer": "未接通", "other": "其他",
-}
+DISPOSITIONS = T.DISPOSITIONS  # id (stored, API) -> label on the console
 QUEUE_LIST_LIMIT = 100
-NOT_QUEUED_MESSAGE = "来电者尚未进入排队（还在听提示），已保留原位，请稍后再接。"
-DISPATCH_MESSAGE = "电话系统暂时不可用，来电者保留原来的排队位置，请稍后再试。"
-STORE_DOWN_MESSAGE = "排队系统暂时不可用，请稍后再试。"
+NOT_QUEUED_MESSAGE = T.ERRORS["not_queued"]
+DISPATCH_MESSAGE = T.ERRORS["dispatch"]
+STORE_DOWN_MESSAGE = T.ERRORS["store"]
 SESSION_LIFETIME = timedelta(hours=8)  # one shift; the server-side session expires with it
 
 
@@ -117,7 +115,7 @@ def _authenticate() -> Response | None:
                                     header[len("Bearer "):].strip(), claimed,
                                     getattr(svc.settings, "agent_api_agent", None))
         if not ok:
-            return _json_error(401, "bad token")
+            return _json_error(401, "bad_token")
         g.agent, g.bearer = agent, True
         return None
     if request.method == "POST":
@@ -141,7 +139,7 @@ def _authenticate() -> Response | None:
 def _store_down(exc: Exception) -> Response:
     """Redis down: the API answers JSON 503 (callers still reach a human via the failsafe)."""
     log.error("agent console %s failed: %s: %s", request.path, type(exc).__name__, exc)
-    return _json_error(503, STORE_DOWN_MESSAGE, reason="store")
+    return _json_error(503, "store", reason="store")
 
 
 @bp.errorhandler(Exception)
@@ -168,15 +166,16 @@ def _headers(resp: Response) -> Response:
     return resp
 
 
-def _json_error(status: int, message: str, **extra: Any) -> Response:
-    resp = jsonify({"error": message, **extra})
+def _json_error(status: int, code: str, **extra: Any) -> Response:
+    """``error``: the agent's words (console_text.ERRORS); ``code``: the id tools match on."""
+    resp = jsonify({"error": T.error(code), "code": code, **extra})
     resp.status_code = status
     return resp
 
 
 def _require_agent() -> Agent | Response:
     if g.agent is None:
-        return _json_error(401, "log in or send a token for an agent")
+        return _json_error(401, "login_required")
     return g.agent
 
 
@@ -196,18 +195,18 @@ def login() -> Response | tuple[str, int]:
     if throttle.locked(agent_id, address):
         log.warning("console login refused: locked out (%r from %s)", agent_id, address)
         return render_template("agent_console/login.html", csrf=csrf_token(),
-                               error="尝试次数过多，请稍后再试"), 429
+                               error=T.ERRORS["login_throttled"]), 429
     agent = verify_password(svc.config.current.agents, agent_id, password)
     if agent is None:
         throttle.failed(agent_id, address)
         log.warning("failed console login for %r from %s", agent_id, address)
         return render_template("agent_console/login.html", csrf=csrf_token(),
-                               error="工号或密码错误"), 401
+                               error=T.ERRORS["login_failed"]), 401
     if not svc.settings.dev_mode and is_demo_password(password):
         log.error("console login of %s refused: a documented demo password outside dev mode "
                   "(set a new one with `ivr agents set-password %s --write`)", agent.id, agent.id)
         return render_template("agent_console/login.html", csrf=csrf_token(),
-                               error="该密码为演示密码，已停用，请联系管理员重设"), 403
+                               error=T.ERRORS["login_demo_password"]), 403
     throttle.succeeded(agent_id, address)
     session.clear()  # no session fixation: a fresh session and CSRF token after login
     session.permanent = True
@@ -229,7 +228,7 @@ def index() -> Response | str:
     if g.agent is None or g.bearer:
         return redirect(url_for("console.login_form"))
     return render_template("agent_console/console.html", agent=g.agent, csrf=csrf_token(),
-                           dispositions=DISPOSITIONS)
+                           dispositions=DISPOSITIONS, text=T.page_text())
 
 
 # -- JSON API --
@@ -237,7 +236,7 @@ def index() -> Response | str:
 def api_queue() -> Response:
     """The live queue (head, in the general order), counts by class, and my current caller."""
     if g.agent is None and not g.bearer:
-        return _json_error(401, "log in or send a token")
+        return _json_error(401, "login_required")
     svc = get_services()
     q = holding.call_queue(svc)
     now = time.time()
@@ -248,13 +247,13 @@ def api_queue() -> Response:
     if g.agent is not None:
         holding.outcomes(svc).heartbeat(g.agent.id, now)
         held = q.held_by(g.agent.id)
-        current = held.public(now) if held else None
+        current = _public(held, now) if held else None
     return jsonify({
         "now": now,
         "agent": _agent_json(g.agent),
         "sizes": sizes,
         "total": sum(sizes.values()),
-        "entries": [e.public(now) for e in q.entries(limit=QUEUE_LIST_LIMIT)],
+        "entries": [_public(e, now) for e in q.entries(limit=QUEUE_LIST_LIMIT)],
         "current": current,
     })
 
@@ -268,14 +267,14 @@ def api_accept() -> Response:
     try:
         entry = holding.connect_next(agent)
     except AgentBusy as busy:
-        return _json_error(409, "finish your current caller first", call_sid=busy.call_sid)
+        return _json_error(409, "busy", call_sid=busy.call_sid)
     except holding.DispatchError as exc:
         if exc.reason == "not_queued":
-            return _json_error(409, NOT_QUEUED_MESSAGE, reason=exc.reason)
-        return _json_error(503, DISPATCH_MESSAGE, reason=exc.reason)
+            return _json_error(409, "not_queued", reason=exc.reason)
+        return _json_error(503, "dispatch", reason=exc.reason)
     if entry is not None:
         log.info("agent %s accepted %s (%s)", agent.id, entry.call_sid, entry.priority)
-    return jsonify({"entry": entry.public() if entry else None})
+    return jsonify({"entry": _public(entry) if entry else None})
 
 
 @bp.post("/api/finish")
@@ -287,12 +286,19 @@ def api_finish() -> Response:
     body = request.get_json(silent=True) or request.form
     disposition = str(body.get("disposition") or "resolved")
     if disposition not in DISPOSITIONS:
-        return _json_error(400, "unknown disposition", allowed=list(DISPOSITIONS))
+        return _json_error(400, "unknown_disposition", allowed=list(DISPOSITIONS))
     entry = holding.finish_call(agent, disposition)
     if entry is None:
-        return _json_error(409, "no current caller")
+        return _json_error(409, "no_current")
     log.info("agent %s finished %s: %s", agent.id, entry.call_sid, disposition)
     return jsonify({"finished": entry.call_sid, "disposition": disposition})
+
+
+def _public(entry: Any, now: float | None = None) -> dict[str, Any]:
+    """An entry for the API, with the words the console shows for its codes."""
+    data = entry.public(now)
+    data["labels"] = T.labels(data, get_services().config.current)
+    return data
 
 
 def _agent_json(agent: Agent | None) -> dict[str, Any] | None:

@@ -22,7 +22,15 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def served(app):
+def served(app, tmp_path):
+    # the words of the console come from the real menus, scam and dialect config
+    from ivr.config.loader import load_config
+    from tests.helpers import make_settings
+
+    real = load_config(make_settings(tmp_path, None))
+    current = app.extensions["ivr"].config.current
+    current.menus, current.scam = real.menus, real.scam
+    current.service.dialects = real.service.dialects
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -48,9 +56,10 @@ def test_agent_logs_in_accepts_sees_context_and_finishes(app, served, page, twil
         q.enqueue(QueueEntry("CAnormal", "normal", None, time.time() - 90,
                              {"reason": "menu", "caller_masked": "+86138******11"}))
         q.enqueue(QueueEntry("CAelder", "elder", None, time.time() - 30, {
-            "elder": True, "dialect": "mandarin", "reason": "scam_risk",
-            "menu_path": ["main", "card", "lost"], "caller_masked": "+86139******78",
-            "scam": {"category": "safe_account", "matched": ["安全账户", "转账"]},
+            "elder": True, "dialect": "cantonese", "reason": "scam_risk",
+            "menu_path": ["main", "account", "transfer:lost_card"],
+            "caller_masked": "+86139******78",
+            "scam": {"category": "police_impersonation", "matched": ["安全账户", "转账"]},
             "transcript_excerpt": "他说要我把钱转到安全账户", "flags": ["repeat_caller"],
         }))
     page.goto(served + "/agent/login")
@@ -64,13 +73,17 @@ def test_agent_logs_in_accepts_sees_context_and_finishes(app, served, page, twil
     assert first.get_attribute("data-call-sid") == "CAelder"
     assert first.locator(".badge.elder").inner_text() == "长者"
     assert "重复来电" in first.inner_text()
+    assert "疑似诈骗" in first.inner_text() and "广东话" in first.inner_text()
+    assert "scam_risk" not in first.inner_text() and "cantonese" not in first.inner_text()
     assert page.locator("#total").inner_text() == "2"
 
     page.click("#accept")
     page.locator("#current").wait_for(state="visible")
-    assert page.locator("#cur-scam").inner_text() == "safe_account"
+    assert page.locator("#cur-scam").inner_text() == "冒充公检法"
+    assert page.locator("#cur-reason").inner_text() == "疑似诈骗，已播放防骗提醒"
     assert page.locator("#cur-phrases").inner_text() == "安全账户、转账"
-    assert page.locator("#cur-path").inner_text() == "main → card → lost"
+    assert page.locator("#cur-path").inner_text() == "主菜单 → 账户和银行卡 → 转人工：银行卡挂失"
+    assert page.locator("#cur-status").inner_text() == "正在转接"
     assert "安全账户" in page.locator("#cur-transcript").inner_text()
     assert page.locator("#cur-caller").inner_text() == "+86139******78"
     assert twilio_stub.posts("/Members/CAelder.json")

@@ -1,15 +1,17 @@
 // Agent console: polls the JSON API every 2 s; every POST carries the session's CSRF token.
 // Caller data is only ever put in the page with textContent (never innerHTML).
+// Every word shown comes from ivr/routing/console_text.py: an entry's `labels` (from the API)
+// and the page messages in <body data-text>. Codes are shown only when no word exists.
 "use strict";
 
 const POLL_MS = 2000;
-const CLASS_LABEL = { scam: "诈骗风险", elder: "长者", normal: "普通" };
-const DIALECT_LABEL = { mandarin: "普通话", cantonese: "粤语", sichuanese: "四川话" };
-const FLAG_LABEL = { repeat_caller: "重复来电", watch_list: "关注名单" };
-const STATUS_LABEL = {
-  accepted: "已接听", dequeued: "正在转接", connecting: "正在接通", ended: "通话结束",
-  calling_back: "正在回电", callback_failed: "回电未接通",
-};
+let TEXT = { page: {}, priority: {} };
+
+function say(name, values) {
+  let out = TEXT.page[name] || name;
+  for (const [k, v] of Object.entries(values || {})) out = out.replaceAll(`{${k}}`, String(v));
+  return out;
+}
 
 const $ = (id) => document.getElementById(id);
 const csrf = () => document.querySelector('meta[name="csrf-token"]').content;
@@ -23,26 +25,24 @@ function el(tag, text, cls) {
 
 function minutes(seconds) {
   const s = Math.max(0, Math.round(seconds));
-  return `${Math.floor(s / 60)}分${String(s % 60).padStart(2, "0")}秒`;
+  return say("minutes", { m: Math.floor(s / 60), s: String(s % 60).padStart(2, "0") });
+}
+
+function labelsOf(entry) {
+  return entry.labels || {};
 }
 
 function badges(entry) {
-  const out = [el("span", CLASS_LABEL[entry.priority] || entry.priority,
-                  `badge ${entry.priority}`)];
+  const words = labelsOf(entry).badges || [entry.priority];
   const ctx = entry.context || {};
-  if (ctx.elder && entry.priority !== "elder") out.push(el("span", "长者", "badge elder"));
-  if (entry.callback) out.push(el("span", "回电", "badge callback"));
-  return out;
+  const classes = [entry.priority];
+  if (ctx.elder && entry.priority !== "elder") classes.push("elder");
+  if (entry.callback) classes.push("callback");
+  return words.map((w, i) => el("span", w, `badge ${classes[i] || ""}`));
 }
 
-function flags(ctx) {
-  return (Array.isArray(ctx.flags) ? ctx.flags : []).map(
-    (f) => el("span", FLAG_LABEL[f] || f, "badge flag"));
-}
-
-function dialectOf(entry) {
-  const d = (entry.context || {}).dialect || entry.skill || "mandarin";
-  return DIALECT_LABEL[d] || d;
+function flags(entry) {
+  return (labelsOf(entry).flags || []).map((f) => el("span", f, "badge flag"));
 }
 
 function renderQueue(data) {
@@ -56,15 +56,14 @@ function renderQueue(data) {
     row.append(el("td", i + 1));
     const cls = el("td"); cls.append(...badges(entry)); row.append(cls);
     row.append(el("td", minutes(entry.waited_seconds)));
-    row.append(el("td", dialectOf(entry)));
-    row.append(el("td", ctx.reason || ""));
-    const fl = el("td"); fl.append(...flags(ctx)); row.append(fl);
+    row.append(el("td", labelsOf(entry).dialect || ctx.dialect || ""));
+    row.append(el("td", labelsOf(entry).reason || ctx.reason || ""));
+    const fl = el("td"); fl.append(...flags(entry)); row.append(fl);
     row.append(el("td", ctx.caller_masked || ""));
     body.append(row);
   });
   $("total").textContent = data.total;
-  $("sizes").textContent =
-    `诈骗风险 ${data.sizes.scam} · 长者 ${data.sizes.elder} · 普通 ${data.sizes.normal}`;
+  $("sizes").textContent = say("sizes", data.sizes);
   $("empty").hidden = data.total > 0;
 }
 
@@ -79,18 +78,19 @@ function renderCurrent(entry) {
   if (!entry) return;
   const ctx = entry.context || {};
   const scam = ctx.scam || null;
+  const words = labelsOf(entry);
   $("cur-badges").replaceChildren(...badges(entry));
   $("cur-caller").textContent = ctx.caller_masked || "";
   $("cur-wait").textContent = minutes(entry.waited_seconds);
-  $("cur-dialect").textContent = dialectOf(entry);
-  $("cur-reason").textContent = ctx.reason || "";
-  $("cur-scam").textContent = scam ? (scam.category || "是") : "无";
+  $("cur-dialect").textContent = words.dialect || ctx.dialect || "";
+  $("cur-reason").textContent = words.reason || ctx.reason || "";
+  $("cur-scam").textContent = words.scam || "";
   $("cur-phrases").textContent =
     scam ? listText(scam.matched || scam.phrases || scam.words) : "";
-  $("cur-path").textContent = listText(ctx.menu_path).replaceAll("、", " → ");
+  $("cur-path").textContent = (words.path || ctx.menu_path || []).join(" → ");
   $("cur-transcript").textContent = ctx.transcript_excerpt || (scam && scam.excerpt) || "";
-  $("cur-flags").replaceChildren(...flags(ctx));
-  $("cur-status").textContent = STATUS_LABEL[entry.status] || entry.status || "";
+  $("cur-flags").replaceChildren(...flags(entry));
+  $("cur-status").textContent = words.status || "";
 }
 
 async function refresh() {
@@ -101,7 +101,7 @@ async function refresh() {
     renderQueue(data);
     renderCurrent(data.current);
   } catch (err) {
-    $("message").textContent = "连接中断，正在重试…";
+    $("message").textContent = say("offline");
   }
 }
 
@@ -121,13 +121,13 @@ async function accept() {
   $("accept").disabled = true;
   const r = await post(document.body.dataset.accept);
   if (r.ok && r.data.entry) {
-    $("message").textContent = "已接听，正在转接来电";
+    $("message").textContent = say("accepted");
     renderCurrent(r.data.entry);
   } else if (r.ok) {
-    $("message").textContent = "暂无可接听的来电";
+    $("message").textContent = say("none_waiting");
     $("accept").disabled = false;
   } else {
-    $("message").textContent = r.data.error || `操作失败（${r.status}）`;
+    $("message").textContent = r.data.error || say("failed", { status: r.status });
     $("accept").disabled = false;
   }
   refresh();
@@ -135,11 +135,13 @@ async function accept() {
 
 async function finish() {
   const r = await post(document.body.dataset.finish, { disposition: $("disposition").value });
-  $("message").textContent = r.ok ? "已完成" : (r.data.error || `操作失败（${r.status}）`);
+  $("message").textContent = r.ok ? say("finished")
+    : (r.data.error || say("failed", { status: r.status }));
   refresh();
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  try { TEXT = JSON.parse(document.body.dataset.text || "{}"); } catch (err) { /* codes */ }
   $("accept").addEventListener("click", accept);
   $("finish").addEventListener("click", finish);
   refresh();
