@@ -24,6 +24,11 @@ SYSTEM_DATA_DIRS = (
     "/usr/share/espeak-ng-data", "/usr/local/share/espeak-ng-data", "/usr/lib/espeak-ng-data",
     "/opt/homebrew/share/espeak-ng-data",
 )
+# Rate settings in voices/profiles.yaml were tuned on Debian's espeak-ng 1.51. espeak-ng 1.52 (the
+# espeakng-loader wheel) speaks Mandarin faster at the same setting (measured with `ivr render` on
+# its rate sample: 224.7 / 165.3 / 128.2 chars/min at rates 200 / 155 / 125, against 175.5 / 131.8
+# / 105.3 on 1.51); Cantonese is unchanged. Scaling the setting keeps each mode in its target range.
+RATE_FACTORS: dict[tuple[str, str], float] = {("1.52", "cmn"): 0.80}
 INSTALL_HINT = ("pip install espeakng-loader (libespeak-ng with Mandarin and Cantonese voices "
                 "in a wheel) or apt-get install espeak-ng")
 
@@ -113,3 +118,9 @@ def status_line() -> str | None:
     reason = found.problem or "unknown"
     return (f"prompt audio: cannot render ({reason}); callers hear Twilio <Say> instead. "
             f"To render real prompts: {INSTALL_HINT}")
+
+
+def rate_for(version: str, voice: str, rate: int) -> int:
+    """The espeak-ng rate setting that gives ``rate``'s speed as tuned on espeak-ng 1.51."""
+    major_minor = ".".join(version.split(".")[:2])
+    return max(80, round(rate * RATE_FACTORS.get((major_minor, voice), 1.0)))

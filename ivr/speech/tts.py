@@ -133,6 +133,7 @@ def spoken_lines(text: str) -> list[str]:
 
 _chunks: list[bytes] = []
 _engine_ready = False
+_engine_version = ""
 
 
 def _worker_init() -> None:
@@ -159,6 +160,8 @@ def _worker_init() -> None:
     if rate != ENGINE_RATE:
         raise RuntimeError(f"espeak-ng runs at {rate} Hz, expected {ENGINE_RATE}")
     _espeak.SetSynthCallback(_on_synth)
+    global _engine_version
+    _engine_version = (_espeak.Info(None) or b"").decode(errors="replace")
     _engine_ready = True
 
 
@@ -176,7 +179,7 @@ def _synth_line(text: str, voice: str, rate: int) -> np.ndarray:
         raise RuntimeError("worker not initialised")
     if _espeak.SetVoiceByName(voice.encode("utf-8")) != _espeak.EE_OK:
         raise ValueError(f"espeak-ng has no voice {voice!r}")
-    _espeak.SetParameter(_espeak.RATE, rate, 0)
+    _espeak.SetParameter(_espeak.RATE, espeak_lib.rate_for(_engine_version, voice, rate), 0)
     _espeak.SetParameter(_espeak.VOLUME, 100, 0)  # full scale; level is set by normalise()
     _chunks.clear()
     status = _espeak.Synth(text, flags=_espeak.CHARS_UTF8 | _espeak.ENDPAUSE)

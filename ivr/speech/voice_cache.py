@@ -38,7 +38,11 @@ def engine_version() -> str:
         driver = metadata.version("pyttsx3")
     except metadata.PackageNotFoundError:
         driver = "unknown"
-    return f"espeak-ng {espeak}; pyttsx3 {driver}"
+    from ivr.speech.espeak_lib import RATE_FACTORS
+
+    scaled = [f"{voice} rate x{factor:g}" for (version, voice), factor in
+              sorted(RATE_FACTORS.items()) if espeak.startswith(version + ".")]
+    return f"espeak-ng {espeak}; pyttsx3 {driver}" + (f" ({', '.join(scaled)})" if scaled else "")
 
 
 def cache_key(text: str, profile: VoiceProfile, engine: str | None = None) -> str:

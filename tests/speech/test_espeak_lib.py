@@ -82,3 +82,11 @@ def test_render_command_prints_the_line_and_fails(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 1
     assert "prompt audio: cannot render" in done.stdout and "Traceback" not in done.stderr
+
+
+def test_rate_setting_is_scaled_only_where_the_engine_speaks_faster():
+    from ivr.speech.espeak_lib import rate_for
+
+    assert rate_for("1.51", "cmn", 155) == 155
+    assert rate_for("1.52.0", "cmn", 155) < 155  # 1.52 speaks Mandarin ~1.25x faster
+    assert rate_for("1.52.0", "yue", 105) == 105
