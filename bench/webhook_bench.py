@@ -5,7 +5,7 @@ ports, and beside it a bare Flask route returning fixed TwiML under the same gun
 drives both with 1, 8 and 32 concurrent clients (signed requests, keep-alive connections) for a
 fixed number of calls each, and prints calls/s, p50/p99 latency per request and the ratio.
 
-    python bench/webhook_bench.py [--calls 400] [--workers 2] [--threads 16]
+    python bench/webhook_bench.py [--calls 400] [--workers 2] [--threads 16] [--worker-class gevent]
 """
 
 from __future__ import annotations
@@ -129,7 +129,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--calls", type=int, default=400)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--threads", type=int, default=16)
+    ap.add_argument("--threads", type=int, default=16, help="gthread only")
+    ap.add_argument("--worker-class", choices=["gevent", "gthread"], default="gevent",
+                    help="the same for both servers (ivr serve's default is gevent)")
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="ivr-bench-"))
@@ -144,12 +146,14 @@ def main() -> None:
     try:
         procs.append(subprocess.Popen(
             [sys.executable, "-m", "ivr", "serve", "--bind", f"127.0.0.1:{app_port}",
-             "--workers", str(args.workers), "--threads", str(args.threads)],
+             "--workers", str(args.workers), "--threads", str(args.threads),
+             "--worker-class", args.worker_class, "--no-media"],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         (tmp / "bare_app.py").write_text(BARE_APP)
         procs.append(subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--chdir", str(tmp), "-w", str(args.workers),
-             "--threads", str(args.threads), "-k", "gthread", "-b", f"127.0.0.1:{bare_port}",
+             "--threads", str(args.threads), "-k", args.worker_class,
+             "-b", f"127.0.0.1:{bare_port}",
              "bare_app:app"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         wait_http(app_port)
         wait_http(bare_port)
@@ -157,7 +161,8 @@ def main() -> None:
         drive(app_port, 4, 40)  # warm-up: imports, first prompt lookups
         drive(bare_port, 4, 40)
         print(f"webhook benchmark: {args.calls} calls (incoming + one menu step) per run, "
-              f"gunicorn {args.workers} workers x {args.threads} threads, "
+              f"gunicorn {args.workers} {args.worker_class} workers"
+              f"{f' x {args.threads} threads' if args.worker_class == 'gthread' else ''}, "
               f"{os.cpu_count()} CPUs, client on the same machine")
         print(f"{'clients':>7} | {'ivr calls/s':>11} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} | "
               f"{'bare req/s':>10} {'p50 ms':>7} {'p99 ms':>7} | ivr/bare")

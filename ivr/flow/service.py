@@ -28,6 +28,7 @@ from ivr.flow.engine import (
     start_call,
 )
 from ivr.flow.session import CallRecord, SessionStore
+from ivr.flow.twiml_cache import STEP_MARK, TwimlCache
 from ivr.privacy import mask_number
 from ivr.routing.caller_watch import caller_key
 from ivr.telephony.stream_token import PARAMETER as STREAM_TOKEN
@@ -65,6 +66,7 @@ class CallFlow:
         self.speech_enabled = speech_enabled
         self.urls = urls
         self.elder_lookup = elder_lookup
+        self.twiml_cache = TwimlCache()
 
     # ------------------------------------------------------------------ config views
     @property
@@ -79,10 +81,9 @@ class CallFlow:
         # The admin's lookup hook runs before the call lock (with its own timeout), so a slow
         # hook never holds the lock a retried webhook waits on.
         known_elder = self.is_known_elder(from_number)
-        with self.sessions.locked(call_sid):
-            cached = self.sessions.reply(call_sid, INCOMING_STEP)
-            if cached:
-                return cached  # Twilio retried: same answer, nothing happens twice
+        with self.sessions.step(call_sid, INCOMING_STEP) as step:
+            if step.reply:
+                return step.reply  # Twilio retried: same answer, nothing happens twice
             cfg = self.cfg
             key = caller_key(from_number, self.secret)
             prefs = self.sessions.preferences(key)
@@ -110,12 +111,10 @@ class CallFlow:
         ``step`` None (absent or unparsable) means "where the caller is now". A lost session is
         rebuilt from the request, so the key still counts (0 still reaches a person).
         """
-        with self.sessions.locked(call_sid):
-            if step is not None:
-                cached = self.sessions.reply(call_sid, step)
-                if cached:
-                    return cached
-            record = self.sessions.load(call_sid)
+        with self.sessions.step(call_sid, step) as read:  # lock + reply + load: one trip
+            if read.reply:
+                return read.reply
+            record = read.record
             if record is None:
                 record, start = self._rebuild(call_sid, from_number)
                 if isinstance(start.decision, Transfer):  # a known elder: straight to a person
@@ -190,8 +189,8 @@ class CallFlow:
                      context: dict[str, Any] | None = None, slow: bool = False,
                      from_number: str = "") -> str:
         """Put a live call in the human queue from outside the menu (speech, scam warning)."""
-        with self.sessions.locked(call_sid):
-            record = self.sessions.load(call_sid)
+        with self.sessions.step(call_sid, None) as read:
+            record = read.record
             if record is None:
                 record, _ = self._rebuild(call_sid, from_number)
             if context:
@@ -266,7 +265,6 @@ class CallFlow:
     def _render(self, record: CallRecord, outcome: Outcome, ws_base: str,
                 priority: str | None = None) -> str:
         state, decision = outcome.state, outcome.decision
-        voice = self.voice_for(state)
         stream = None
         if not record.stream_started and self.speech_enabled():
             stream = twiml.StreamSpec(
@@ -277,17 +275,43 @@ class CallFlow:
                 name=SPEECH_STREAM_NAME,
             )
             record.stream_started = True
-        if isinstance(decision, Prompt):
-            action = f"{self.urls.menu}?step={state.step}"
-            return twiml.menu(decision.sentences, voice, action, decision.timeout, stream)
         if isinstance(decision, Transfer):
             self._enqueue(record, decision, priority)
+        if not isinstance(decision, (Prompt, Transfer, Goodbye)):
+            raise TypeError(decision)  # pragma: no cover
+        # The document depends on the decision, the caller's dialect and voice mode, the config
+        # and whether a stream starts here; the step number is filled in after the cache.
+        key = (self.holder.current.version, type(decision).__name__, decision.sentences,
+               getattr(decision, "timeout", None), state.dialect, state.voice_mode,
+               stream.url if stream else None)
+        body = self.twiml_cache.get(key)
+        if body is None:
+            body, cacheable = self._build(state, decision, stream)
+            if cacheable:
+                self.twiml_cache.put(key, body)
+        return body.replace(STEP_MARK, str(state.step))
+
+    def _build(self, state: CallState, decision: Prompt | Transfer | Goodbye,
+               stream: twiml.StreamSpec | None) -> tuple[str, bool]:
+        """TwiML built with the twilio library; cacheable when every sentence had audio."""
+        voice = self.voice_for(state)
+        said: list[twiml.Speech] = []
+
+        def tracked(text: str) -> twiml.Speech:
+            speech = voice(text)
+            said.append(speech)
+            return speech
+
+        if isinstance(decision, Prompt):
+            action = f"{self.urls.menu}?step={STEP_MARK}"
+            body = twiml.menu(decision.sentences, tracked, action, decision.timeout, stream)
+        elif isinstance(decision, Transfer):
             c = self.holder.current.service
-            return twiml.enqueue(decision.sentences, voice, c.twilio.queue_name,
+            body = twiml.enqueue(decision.sentences, tracked, c.twilio.queue_name,
                                  self.urls.wait, self.urls.queue_exit, stream)
-        if isinstance(decision, Goodbye):
-            return twiml.goodbye(decision.sentences, voice)
-        raise TypeError(decision)  # pragma: no cover
+        else:
+            body = twiml.goodbye(decision.sentences, tracked)
+        return body, all(s.url for s in said)
 
     def _enqueue(self, record: CallRecord, decision: Transfer, priority: str | None) -> bool:
         state = record.state

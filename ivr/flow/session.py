@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -35,6 +37,44 @@ def lock_key(call_sid: str) -> str:
 
 LOCK_TTL_SECONDS = 2.0  # longest a dead worker can hold a call's lock
 LOCK_WAIT_SECONDS = 5.0  # well inside Twilio's 15 s webhook timeout
+
+
+# One webhook step in two round trips (was five): BEGIN takes the call's lock (the same key and
+# token semantics as redis-py's Lock, so both kinds of holder exclude each other) and reads the
+# stored reply and session; COMMIT writes what the step produced, announces the call to the
+# media process and releases the lock. All keys share the call's hash tag (one cluster slot).
+_BEGIN = """
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {0} end
+local reply = ''
+if ARGV[3] == '1' then reply = redis.call('GET', KEYS[2]) or '' end
+if reply ~= '' then return {1, reply, ''} end
+return {1, '', redis.call('GET', KEYS[3]) or ''}
+"""
+_COMMIT = """
+if ARGV[2] ~= '' then
+  redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[4])
+  redis.call('PUBLISH', ARGV[5], ARGV[6])
+end
+if ARGV[3] ~= '' then redis.call('SET', KEYS[3], ARGV[3], 'EX', ARGV[4]) end
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+"""
+
+
+@dataclass
+class Step:
+    """What BEGIN read for one webhook step; ``save`` inside the step is written by COMMIT."""
+
+    call_sid: str
+    reply: str | None
+    record: CallRecord | None
+    token: str
+    reply_step: int | None
+    pending: tuple[str, int | None, str | None] | None = None  # (session json, step, reply)
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
 def prefs_key(caller: str) -> str:
@@ -80,6 +120,9 @@ class SessionStore:
         self.ttl = ttl_seconds
         self.memory_ttl = max(1, memory_days) * 86400
         self.memory_enabled = memory_days > 0
+        self._begin = client.register_script(_BEGIN)
+        self._commit = client.register_script(_COMMIT)
+        self._steps = threading.local()  # the step this thread (greenlet) is inside, if any
 
     def load(self, call_sid: str) -> CallRecord | None:
         raw = self.redis.get(session_key(call_sid))
@@ -87,7 +130,15 @@ class SessionStore:
 
     def save(self, record: CallRecord, reply_step: int | None = None,
              reply: str | None = None) -> None:
-        """Save the state, and the reply it produced, in one round trip."""
+        """Save the state, and the reply it produced, in one round trip.
+
+        Inside ``step()`` for the same call the write is held and made by the step's COMMIT
+        (together with the unlock), so a webhook step costs no extra round trip.
+        """
+        step = getattr(self._steps, "current", None)
+        if step is not None and step.call_sid == record.call_sid:
+            step.pending = (record.to_json(), reply_step, reply)
+            return
         pipe = self.redis.pipeline(transaction=True)
         pipe.set(session_key(record.call_sid), record.to_json(), ex=self.ttl)
         if reply_step is not None and reply is not None:
@@ -97,6 +148,39 @@ class SessionStore:
 
     def reply(self, call_sid: str, step: int) -> str | None:
         return self.redis.get(reply_key(call_sid, step))
+
+    @contextlib.contextmanager
+    def step(self, call_sid: str, reply_step: int | None, ttl: float = LOCK_TTL_SECONDS,
+             wait: float = LOCK_WAIT_SECONDS) -> Iterator[Step]:
+        """One webhook step under the call's lock: lock + stored reply + session in one round
+        trip, then the step's ``save`` + unlock in one (also when the step raises)."""
+        token = uuid.uuid4().hex
+        keys = [lock_key(call_sid), reply_key(call_sid, reply_step if reply_step is not None
+                                               else 0), session_key(call_sid)]
+        deadline = time.monotonic() + wait
+        while True:
+            got = self._begin(keys=keys, args=[token, int(ttl * 1000),
+                                               "1" if reply_step is not None else "0"])
+            if int(got[0]) == 1:
+                break
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"call {call_sid} is locked")
+            time.sleep(0.01)
+        reply, raw = _text(got[1]), _text(got[2])
+        step = Step(call_sid, reply or None, CallRecord.from_json(raw) if raw else None, token,
+                    reply_step)
+        outer = getattr(self._steps, "current", None)
+        self._steps.current = step
+        try:
+            yield step
+        finally:
+            self._steps.current = outer
+            session_json, saved_step, body = step.pending or ("", None, None)
+            reply_key_ = reply_key(call_sid, saved_step) if saved_step is not None else keys[1]
+            self._commit(keys=[keys[0], keys[2], reply_key_],
+                         args=[token, session_json,
+                               body if (saved_step is not None and body) else "",
+                               int(self.ttl), GRAMMAR_CHANNEL, call_sid])
 
     @contextlib.contextmanager
     def locked(self, call_sid: str, ttl: float = LOCK_TTL_SECONDS,

@@ -1,0 +1,146 @@
+"""The webhook hot path: how many Redis round trips a step costs, that the call lock still
+excludes every other writer, and that TwiML comes from the cache without changing a byte."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import xml.etree.ElementTree as ET
+
+import pytest
+import redis
+
+from ivr.app import create_app
+from ivr.flow.session import lock_key
+from ivr.flow.twiml_cache import TwimlCache
+from tests.helpers import REPO, call_params, make_settings, new_call_sid, post_signed
+from tests.telephony.test_webhooks import Call, gather_action, twiml
+
+
+@pytest.fixture
+def app(tmp_path, redis_server, redis_client):
+    return create_app(make_settings(tmp_path, redis_server.url), speech=False)
+
+
+@pytest.fixture
+def round_trips(monkeypatch):
+    """Counts requests written to Redis (a pipeline or a script call is one)."""
+    sent = [0]
+    real = redis.connection.Connection.send_packed_command
+
+    def counting(self, command, check_health=True):
+        sent[0] += 1
+        return real(self, command, check_health)
+
+    monkeypatch.setattr(redis.connection.Connection, "send_packed_command", counting)
+    return sent
+
+
+def test_a_menu_step_is_two_redis_round_trips(app, redis_client, round_trips):
+    client = app.test_client()
+    call = Call(client)
+    before = round_trips[0]
+    root = call.press("1")
+    assert gather_action(root) is not None  # a real step: the caller is in the next menu
+    assert round_trips[0] - before == 2  # BEGIN (lock+reply+load), COMMIT (save+reply+unlock)
+    record = app.extensions["ivr"].sessions.load(call.sid)
+    assert record.state.step == 1 and not redis_client.exists(lock_key(call.sid))
+
+
+def test_a_retried_step_gets_the_same_reply_without_a_second_change(app):
+    client = app.test_client()
+    call = Call(client)
+    action = gather_action(call.root)
+    params = call_params(call.sid, call.from_number, Digits="1")
+    first = post_signed(client, action, params).data
+    again = post_signed(client, action, params).data
+    assert first == again
+    assert app.extensions["ivr"].sessions.load(call.sid).state.step == 1
+
+
+def test_the_step_lock_excludes_other_writers(app, redis_client):
+    sessions = app.extensions["ivr"].sessions
+    sid = new_call_sid()
+    held = redis_client.lock(lock_key(sid), timeout=5)
+    assert held.acquire(blocking=False)
+    with pytest.raises(TimeoutError), sessions.step(sid, 0, wait=0.2):
+        pass
+    held.release()
+    with sessions.step(sid, 0):  # and while a step holds it, redis-py's Lock waits
+        assert not redis_client.lock(lock_key(sid), timeout=5).acquire(blocking=False)
+    assert not redis_client.exists(lock_key(sid))
+
+
+def test_a_step_that_fails_still_saves_and_unlocks(app, redis_client):
+    client = app.test_client()
+    call = Call(client)
+    sessions = app.extensions["ivr"].sessions
+    with pytest.raises(RuntimeError), sessions.step(call.sid, 0) as read:
+        read.record.flags.append("checked")
+        sessions.save(read.record)
+        raise RuntimeError("after the write")
+    assert sessions.load(call.sid).flags == ["checked"]
+    assert not redis_client.exists(lock_key(call.sid))
+
+
+def test_concurrent_steps_of_one_call_apply_once(app):
+    client = app.extensions["ivr"]
+    flask_app = app
+    call = Call(flask_app.test_client())
+    action = gather_action(call.root)
+    params = call_params(call.sid, call.from_number, Digits="1")
+    bodies: list[bytes] = []
+
+    def post():
+        bodies.append(post_signed(flask_app.test_client(), action, params).data)
+
+    threads = [threading.Thread(target=post) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(bodies)) == 1  # every retry got the one stored answer
+    assert client.sessions.load(call.sid).state.step == 1
+
+
+def test_menu_twiml_comes_from_the_cache_with_each_calls_own_step(app):
+    client = app.test_client()
+    flow = app.extensions["ivr"].flow
+    first = Call(client)
+    first.press("1")  # the account menu, built at step 1
+    hits = flow.twiml_cache.hits
+    second = Call(client)
+    second.press("1")
+    second.press("3")  # back to the main menu
+    second.press("1")  # the account menu again, now at step 3: from the cache
+    assert flow.twiml_cache.hits > hits
+    assert gather_action(first.root).endswith("step=1")
+    assert gather_action(second.root).endswith("step=3")
+    a = ET.tostring(first.root).replace(b"step=1", b"step=N")
+    b = ET.tostring(second.root).replace(b"step=3", b"step=N")
+    assert a == b and b.count(b"<Play") >= 2
+
+
+def test_prompts_without_audio_are_rebuilt_until_rendered(tmp_path, redis_server, redis_client):
+    voices = tmp_path / "voices"  # the real profiles, an empty audio cache
+    voices.mkdir()
+    shutil.copy(REPO / "voices" / "profiles.yaml", voices / "profiles.yaml")
+    settings = make_settings(tmp_path, redis_server.url, voices_dir=voices)
+    app = create_app(settings, speech=False)
+    flow = app.extensions["ivr"].flow
+    client = app.test_client()
+    root = twiml(post_signed(client, "/voice/incoming", call_params(new_call_sid())))
+    assert root.find("Gather/Say") is not None  # no audio yet: <Say> stands in
+    assert len(flow.twiml_cache) == 0  # ...and is not kept
+
+
+def test_cache_entries_expire_and_the_oldest_go_first():
+    now = [0.0]
+    cache = TwimlCache(max_entries=2, ttl=10, clock=lambda: now[0])
+    cache.put("a", "A")
+    cache.put("b", "B")
+    assert cache.get("a") == "A"
+    cache.put("c", "C")  # "b" was used least recently
+    assert cache.get("b") is None and cache.get("c") == "C"
+    now[0] = 11
+    assert cache.get("a") is None and len(cache) == 1
