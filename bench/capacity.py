@@ -224,9 +224,10 @@ async def generator(port: int, n: int, offset: int, call_seconds: float, ramp: f
         start = time.monotonic()
         params = call_params(call.sid)
         twiml = await post("/voice/incoming", params)
-        m = re.search(r'<Stream[^>]*url="([^"]+)"', twiml)
+        m = re.search(r'<Stream[^>]*url="([^"]+)"[^>]*>(.*?)</Stream>', twiml)
         if m:
             url = m.group(1).replace("&amp;", "&")
+            custom = dict(re.findall(r'<Parameter name="([^"]+)" value="([^"]*)"', m.group(2)))
             try:
                 call.ws = await websockets.connect(
                     url, additional_headers={
@@ -236,7 +237,7 @@ async def generator(port: int, n: int, offset: int, call_seconds: float, ramp: f
                                                "version": "1.0.0"}))
                 await call.ws.send(json.dumps({"event": "start", "sequenceNumber": "1", "start": {
                     "accountSid": ACCOUNT, "streamSid": call.stream_sid, "callSid": call.sid,
-                    "tracks": ["inbound"], "customParameters": {"dialect": "mandarin"},
+                    "tracks": ["inbound"], "customParameters": custom,
                     "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000,
                                     "channels": 1}}, "streamSid": call.stream_sid}))
                 stats["streams"] += 1
@@ -571,7 +572,7 @@ async def slow_clients(port: int, idle: int, slow: int, hold: float, probes: int
 
 
 # ------------------------------------------------------------------ setup
-def make_root(tmp: Path, model: Path, rest_port: int) -> Path:
+def make_root(tmp: Path, model: Path, media_port: int) -> Path:
     root = tmp / "root"
     for name in ("config", "grammars"):
         shutil.copytree(REPO / name, root / name)
@@ -587,7 +588,7 @@ def make_root(tmp: Path, model: Path, rest_port: int) -> Path:
     conf = root / "config" / "ivr.yaml"
     data = yaml.safe_load(conf.read_text(encoding="utf-8"))
     data["speech"].update(models={"mandarin": str(model)}, free_form_for_scam=False)
-    data["twilio"]["api_base"] = f"http://127.0.0.1:{rest_port}"
+    data["media_url"] = f"ws://127.0.0.1:{media_port}/media"  # no proxy here: straight to it
     conf.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
     return root
 
@@ -617,10 +618,11 @@ def main() -> None:
     with socket.socket() as s:  # the media port must be free too
         s.bind(("127.0.0.1", media_port))
     rest = Rest(app_port)
-    root = make_root(tmp, model, rest.port)
+    root = make_root(tmp, model, media_port)
     audio = load_audio(tmp)
     env = {**os.environ, "REDIS_URL": redis_server.url, "TWILIO_AUTH_TOKEN": TOKEN,
            "TWILIO_ACCOUNT_SID": ACCOUNT, "TWILIO_API_BASE": f"http://127.0.0.1:{rest.port}",
+           "IVR_PUBLIC_URL": f"http://127.0.0.1:{app_port}",
            "IVR_ROOT": str(root), "IVR_VAR_DIR": str(tmp / "var"), "PYTHONPATH": str(REPO)}
     cmd = [sys.executable, "-m", "ivr", "serve", "--bind", f"127.0.0.1:{app_port}"]
     if args.workers:

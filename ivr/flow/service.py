@@ -28,7 +28,7 @@ from ivr.flow.engine import (
     start_call,
 )
 from ivr.flow.session import CallRecord, SessionStore
-from ivr.flow.twiml_cache import STEP_MARK, TwimlCache
+from ivr.flow.twiml_cache import STEP_MARK, TOKEN_MARK, TwimlCache
 from ivr.privacy import mask_number
 from ivr.routing.caller_watch import caller_key
 from ivr.telephony.stream_token import PARAMETER as STREAM_TOKEN
@@ -265,13 +265,14 @@ class CallFlow:
     def _render(self, record: CallRecord, outcome: Outcome, ws_base: str,
                 priority: str | None = None) -> str:
         state, decision = outcome.state, outcome.decision
-        stream = None
+        stream, token = None, None
         if not record.stream_started and self.speech_enabled():
+            # the media server admits this stream only for this call, until the expiry; the
+            # cached document holds a mark where each call's own token goes
+            token = make_token(self.secret, record.call_sid, time.time())
             stream = twiml.StreamSpec(
                 url=_stream_url(ws_base, self.urls.media_path),
-                # the media server admits this stream only for this call, until the expiry
-                parameters={"dialect": state.dialect,
-                            STREAM_TOKEN: make_token(self.secret, record.call_sid, time.time())},
+                parameters={"dialect": state.dialect, STREAM_TOKEN: TOKEN_MARK},
                 name=SPEECH_STREAM_NAME,
             )
             record.stream_started = True
@@ -289,7 +290,8 @@ class CallFlow:
             body, cacheable = self._build(state, decision, stream)
             if cacheable:
                 self.twiml_cache.put(key, body)
-        return body.replace(STEP_MARK, str(state.step))
+        body = body.replace(STEP_MARK, str(state.step))
+        return body.replace(TOKEN_MARK, token) if token else body
 
     def _build(self, state: CallState, decision: Prompt | Transfer | Goodbye,
                stream: twiml.StreamSpec | None) -> tuple[str, bool]:

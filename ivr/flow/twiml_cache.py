@@ -14,6 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
 STEP_MARK = "__IVR_STEP__"  # stands for the step number in a cached menu document
+TOKEN_MARK = "__IVR_STREAM_TOKEN__"  # stands for the call's own media stream token
 
 
 class TwimlCache:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 
@@ -155,3 +156,28 @@ def test_cache_entries_expire_and_the_oldest_go_first():
     assert cache.get("b") is None and cache.get("c") == "C"
     now[0] = 11
     assert cache.get("a") is None and len(cache) == 1
+
+
+def test_each_call_gets_its_own_stream_token_from_a_cached_document(tmp_path, redis_server,
+                                                                    redis_client):
+    from ivr.speech.asr import SpeechService
+    from ivr.telephony.stream_token import PARAMETER, check_token
+
+    model = tmp_path / "model"  # a folder is all the web app checks; it never decodes
+    model.mkdir()
+    app = create_app(make_settings(tmp_path, redis_server.url),
+                     speech=SpeechService({"mandarin": model}))
+    client = app.test_client()
+    flow = app.extensions["ivr"].flow
+    tokens = {}
+    for _ in range(2):
+        sid = new_call_sid()
+        root = twiml(post_signed(client, "/voice/incoming", call_params(sid)))
+        params = {p.get("name"): p.get("value") for p in root.iter("Parameter")}
+        tokens[sid] = params[PARAMETER]
+    assert flow.twiml_cache.hits >= 1  # the second greeting came from the cache...
+    a, b = tokens
+    assert tokens[a] != tokens[b]  # ...with its own token, valid for its own call only
+    assert check_token("test-secret", a, tokens[a], time.time()) is None
+    assert check_token("test-secret", b, tokens[b], time.time()) is None
+    assert check_token("test-secret", b, tokens[a], time.time()) is not None
