@@ -96,7 +96,8 @@ class IntentDecider:
 
     def _why(self, text: str, cls: str) -> list[str]:
         assert self.model is not None
-        return [shown(c, text) for c in self.model.explain(text, cls, k=3)]
+        top = self.model.explain(text, cls, k=3, min_units=2) or self.model.explain(text, cls, k=3)
+        return list(dict.fromkeys(shown(c, text) for c in top))
 
 
 # ---------------------------------------------------------------------- scam
@@ -179,7 +180,8 @@ class CallScamJudge:
             category = category or model_cat
             against = LEGIT if LEGIT in self.model.classes else None
             ngrams = list(dict.fromkeys(
-                shown(c, window) for c in self.model.explain(window, model_cat, against, k=5)))
+                shown(c, window)
+                for c in self.model.explain(window, model_cat, against, k=8, min_units=2)))[:5]
         reason = "model+lexicon" if by_model and by_lexicon else "model" if by_model else "lexicon"
         return ScamDecision(True, category, score, prob, lex, ngrams, reason)
 

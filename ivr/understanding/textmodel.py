@@ -25,6 +25,14 @@ class Contribution:
     weight: float
 
     @property
+    def units(self) -> int:
+        """Characters or syllables the n-gram spans (boundary marks not counted)."""
+        kind, _, body = self.feature.partition(":")
+        if kind == "p":
+            return sum(1 for s in body.split(" ") if s not in ("^", "$"))
+        return len(body.replace("^", "").replace("$", ""))
+
+    @property
     def shown(self) -> str:
         """'c:转钱' -> '转钱'; pinyin grams keep their syllables: 'p:zuan qian' -> '[zuan qian]'."""
         kind, _, body = self.feature.partition(":")
@@ -77,9 +85,12 @@ class TextModel:
         p = raw / total if total > 0 else np.full(len(self.classes), 1.0 / len(self.classes))
         return {c: float(v) for c, v in zip(self.classes, p, strict=True)}
 
-    def explain(self, text: str, cls: str, against: str | None = None,
-                k: int = 5) -> list[Contribution]:
-        """The n-grams of ``text`` that pushed most toward ``cls`` (versus ``against`` if given)."""
+    def explain(self, text: str, cls: str, against: str | None = None, k: int = 5,
+                min_units: int = 1) -> list[Contribution]:
+        """The n-grams of ``text`` that pushed most toward ``cls`` (versus ``against`` if given).
+
+        ``min_units`` 2 leaves out single characters: "说" may weigh, but tells an agent nothing.
+        """
         idx, val = self.vector(text)
         if not len(idx):
             return []
@@ -87,9 +98,14 @@ class TextModel:
         if against is not None:
             w = w - self.coef[self.classes.index(against), idx]
         push = w * val
-        order = np.argsort(-push)[:k]
-        return [Contribution(self.names[int(idx[j])], round(float(push[j]), 4))
-                for j in order if push[j] > 0]
+        out = []
+        for j in np.argsort(-push):
+            if push[j] <= 0 or len(out) >= k:
+                break
+            c = Contribution(self.names[int(idx[j])], round(float(push[j]), 4))
+            if c.units >= min_units:
+                out.append(c)
+        return out
 
     # ------------------------------------------------------------------ (de)serialisation
     def arrays(self, prefix: str) -> dict[str, np.ndarray]:

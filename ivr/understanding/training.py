@@ -103,7 +103,7 @@ class Fitted:
 
 
 def fit(name: str, pairs: Sequence[tuple[str, str]], seed: int = SEED, c: float = 8.0,
-        min_df: int = 2) -> Fitted:
+        min_df: int = 2, max_df: float = 1.0) -> Fitted:
     """tf-idf + logistic regression + sigmoid calibration, exported to plain arrays."""
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -112,8 +112,8 @@ def fit(name: str, pairs: Sequence[tuple[str, str]], seed: int = SEED, c: float 
     pairs = sorted(pairs)  # order-independent: the same rows give the same model
     texts = [t for t, _ in pairs]
     labels = [lab for _, lab in pairs]
-    vec = TfidfVectorizer(analyzer=features, sublinear_tf=True, min_df=min_df, norm="l2",
-                          dtype=np.float64)
+    vec = TfidfVectorizer(analyzer=features, sublinear_tf=True, min_df=min_df, max_df=max_df,
+                          norm="l2", dtype=np.float64)
     x = vec.fit_transform(texts)
     base = LogisticRegression(C=c, max_iter=3000, random_state=seed)
     clf = CalibratedClassifierCV(base, method="sigmoid", cv=3, ensemble=False)

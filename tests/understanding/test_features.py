@@ -46,6 +46,8 @@ def test_textmodel_tfidf_scores_probabilities_and_explanation():
     assert max(p, key=p.get) == "fraud"
     why = m.explain("钱钱转好", "fraud", against="legit")
     assert [c.feature for c in why] == ["c:钱", "c:转"]  # 好 pushes away: not listed
+    assert m.explain("钱钱转好", "fraud", against="legit", min_units=2) == []
+    assert Contribution("p:^ zuan qian", 1.0).units == 2 and Contribution("c:转钱$", 1).units == 2
     assert Contribution("p:zuan qian", 1.0).shown == "[zuan qian]"
     assert m.proba("完全无关") == pytest.approx({c: 1 / 3 for c in m.classes})
 
