@@ -34,6 +34,8 @@ def plan(quick: bool) -> list[tuple[str, object, tuple, dict]]:
     ]
     rows += [(f"rest:{name}", drills.rest_fault, (name, 10), {}) for name in drills.REST_FAULTS]
     rows += [
+        ("stale_queue_sid", drills.stale_queue_sid, (10,), {}),
+        ("reconciler_timer", drills.reconciler_timer, (10,), {}),
         ("worker_kill", drills.worker_kill, (50,), {}),
         ("bridged_scam", drills.bridged_scam, (), {}),
         ("ghost", drills.ghost, (10,), {}),

@@ -83,3 +83,16 @@ def test_stray_id_in_a_skill_set_accept_returns_and_redis_stays_responsive(tmp_p
     assert result.details["status"] == 200 and result.details["pong"]
     assert result.details["strays"] == 0
     assert_everyone_served_once(result)
+
+
+def test_stale_queue_sid_is_looked_up_again_not_taken_as_callers_gone(tmp_path):
+    result = drills.stale_queue_sid(tmp_path, callers=3)
+    assert_everyone_served_once(result)
+    assert 409 not in result.details["accept_statuses"]
+
+
+def test_background_reconciler_restores_lost_entries_one_worker_at_a_time(tmp_path):
+    result = drills.reconciler_timer(tmp_path, callers=3)
+    assert result.details["seconds"] < 5
+    assert not result.details["second_worker_ran"]
+    assert_everyone_served_once(result)
