@@ -150,7 +150,7 @@ def _api_error(exc: Exception) -> Response | HTTPException:
     log.exception("agent console %s failed", request.path)
     if not request.path.startswith("/agent/api/"):
         return InternalServerError(original_exception=exc)
-    return _json_error(500, "内部错误，请稍后再试。", reason="internal")
+    return _json_error(500, "internal", reason="internal")
 
 
 @bp.after_request

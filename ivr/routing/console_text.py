@@ -50,6 +50,7 @@ ERRORS = {  # API errors (JSON ``error``; ``code`` keeps the English id for tool
     "not_queued": "来电者尚未进入排队（还在听提示），已保留原位，请稍后再接。",
     "dispatch": "电话系统暂时不可用，来电者保留原来的排队位置，请稍后再试。",
     "store": "排队系统暂时不可用，请稍后再试。",
+    "internal": "系统内部错误，请稍后再试。",
 }
 PAGE = {  # messages the page script shows
     "accepted": "已接听，正在转接来电",
