@@ -60,6 +60,17 @@ def play_seconds(call: SimCall, node: Node, doc_url: str) -> float:
     try:
         reply = call.hooks.fetch(url)
     except RequestException as exc:
+        # The audio host did not answer (e.g. a worker died mid-request), like Twilio's 11200:
+        # with a Fallback URL the call continues there; a queued caller keeps waiting (the
+        # sentence is skipped); otherwise the call ends with an application error.
+        if call.queue is not None:
+            call.error(f"<Play> cannot fetch {url}: {exc}; skipped while queued")
+            return 0.0
+        fallback = call.config.fallback_url
+        if fallback:
+            call.error(f"<Play> cannot fetch {url}: {exc}; Fallback URL")
+            call.log.add("fallback", url=fallback, failed=url)
+            raise Transfer(fallback, "POST", {"ErrorCode": "11200", "ErrorUrl": url}) from exc
         raise TwiMLError("Play", f"cannot fetch {url}: {exc}") from exc
     if reply.status != 200:
         raise TwiMLError("Play", f"HTTP {reply.status} fetching {url}")
