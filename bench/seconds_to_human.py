@@ -55,6 +55,12 @@ def config_copy(root: Path) -> Path:
     data = yaml.safe_load(agents.read_text(encoding="utf-8"))
     data.setdefault("queue", {})["callback_offer_after_seconds"] = 0
     agents.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    # the stand-in sends no StirVerstat: trust +86 so the call-back offer is still heard
+    ivr_yaml = root / "config" / "ivr.yaml"
+    service = yaml.safe_load(ivr_yaml.read_text(encoding="utf-8"))
+    service.setdefault("callbacks", {})["trusted_prefixes"] = ["+86"]
+    ivr_yaml.write_text(yaml.safe_dump(service, allow_unicode=True, sort_keys=False),
+                        encoding="utf-8")
     return root
 
 
@@ -62,12 +68,13 @@ def start(var: Path, redis_url: str, speed: float, cpm: float):
     root = config_copy(var.parent / "root")
     sim = Simulator(SimConfig(auth_token=TOKEN, account_sid=ACCOUNT, speed=speed,
                               chars_per_minute=cpm), rest_port=0)
+    port = free_port()
     settings = Settings(root=root, config_dir=root / "config", grammars_dir=root / "grammars",
                         voices_dir=root / "voices", var_dir=var, redis_url=redis_url,
                         twilio_account_sid=ACCOUNT, twilio_auth_token=TOKEN,
-                        twilio_api_base=sim.rest_base, secret_key="bench")
+                        twilio_api_base=sim.rest_base, secret_key="bench",
+                        public_url=f"http://127.0.0.1:{port}")
     app = create_app(settings, speech=False)
-    port = free_port()
     server = make_server("127.0.0.1", port, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     sim.config.app_base = f"http://127.0.0.1:{port}"

@@ -13,7 +13,7 @@ from ivr.flow.session import SessionStore
 from ivr.flow.speech_actions import SpeechActions
 from ivr.redis_conn import connect, warn_about_persistence
 from ivr.routing.caller_watch import CallerWatch
-from ivr.routing.queue import CallQueue
+from ivr.routing.queue import CallQueue, queue_retention
 from ivr.routing.reconcile import Reconciler
 from ivr.services import EXTENSION_KEY, Services
 from ivr.settings import Settings
@@ -49,12 +49,13 @@ def create_app(settings: Settings | None = None, *, allow_last_good: bool = Fals
     svc.public_url()  # no public URL outside dev mode: refuse to build (PublicUrlError)
     retention = service.retention
     sessions = SessionStore(client, retention.session_ttl_seconds, retention.caller_memory_days)
-    queue = CallQueue(client, lambda: holder.current.agents.queue)
+    queue = CallQueue(client, lambda: holder.current.agents.queue,
+                      retention=lambda: queue_retention(holder.current.service))
     watch = service.caller_watch
     svc.extras.update(
         sessions=sessions,
         queue=queue,
-        audit=ScamAudit(client),
+        audit=ScamAudit(client, retention_days=lambda: holder.current.service.retention.audit_days),
         voices=_voices(settings, holder),
     )
     actions = SpeechActions(holder, sessions, calls, lambda: _base_url(svc), queue, svc.audit)

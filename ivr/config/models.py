@@ -99,6 +99,11 @@ class Retention(Strict):
     session_ttl_seconds: int = Field(7200, ge=600)
     caller_memory_days: int = Field(180, ge=0)
     transcript_seconds: int = Field(86400, ge=0, description="how long transcripts are kept")
+    audit_days: int = Field(90, ge=1, description="scam audit records older than this are trimmed")
+    queue_entry_seconds: int = Field(
+        86400, ge=3600, description="a queue entry (with its context) is dropped after this")
+    callback_number_seconds: int = Field(
+        86400, ge=600, description="a call-back not placed by then is dropped, number and all")
 
 
 class SpeechSettings(Strict):
@@ -109,6 +114,27 @@ class SpeechSettings(Strict):
     )
     free_form_for_scam: bool = True
     min_intent_score: float | None = Field(None, ge=0, le=1)
+
+
+class CallbackSettings(Strict):
+    """Call-backs go only to numbers that passed caller verification: caller ID is easy to
+    spoof, and a spoofed From would make the hotline call (and keep calling) a third party."""
+
+    verified_stir: list[str] = Field(
+        default_factory=lambda: ["TN-Validation-Passed-A"],
+        description="Twilio StirVerstat values that count as a verified caller number")
+    trusted_prefixes: list[str] = Field(
+        default_factory=list, description="number prefixes verified by the carrier, e.g. '+86'")
+    max_per_number: int = Field(3, ge=1, le=50, description="call-back requests per number...")
+    window_seconds: int = Field(86400, ge=60, description="...in this window")
+
+    @field_validator("trusted_prefixes")
+    @classmethod
+    def _prefixes(cls, v: list[str]) -> list[str]:
+        for p in v:
+            if not re.fullmatch(r"\+[0-9]{1,15}", p):
+                raise ValueError(f"{p!r} is not a '+digits' number prefix")
+        return v
 
 
 class FailsafeSettings(Strict):
@@ -141,6 +167,7 @@ class ServiceConfig(Strict):
     speech: SpeechSettings = SpeechSettings()
     failsafe: FailsafeSettings = FailsafeSettings()
     caller_watch: CallerWatchSettings = CallerWatchSettings()
+    callbacks: CallbackSettings = CallbackSettings()
 
     @field_validator("public_url")
     @classmethod

@@ -21,7 +21,7 @@ from ivr.media.auth import twilio_stream_auth
 from ivr.media.grammar_feed import GrammarFeed
 from ivr.media.server import MediaServer
 from ivr.redis_conn import connect
-from ivr.routing.queue import CallQueue
+from ivr.routing.queue import CallQueue, queue_retention
 from ivr.settings import Settings
 from ivr.speech.setup import speech_from_config
 from ivr.telephony.public_url import MEDIA_PORT_ENV, PublicUrlError, media_stream_url, resolve
@@ -52,7 +52,8 @@ def build(settings: Settings, webhook_base: str | None = None, workers: int | No
                                     settings.twilio_api_base or TWILIO_API))
     retention = service.retention
     sessions = SessionStore(client, retention.session_ttl_seconds, retention.caller_memory_days)
-    queue = CallQueue(client, lambda: holder.current.agents.queue)
+    queue = CallQueue(client, lambda: holder.current.agents.queue,
+                      retention=lambda: queue_retention(holder.current.service))
     dev_base = (webhook_base or os.environ.get("IVR_WEBHOOK_BASE") or settings.dev_public_url)
 
     def public_base() -> str:
@@ -64,7 +65,8 @@ def build(settings: Settings, webhook_base: str | None = None, workers: int | No
         return url
 
     public_base()  # refuse to start without one
-    actions = SpeechActions(holder, sessions, calls, public_base, queue, ScamAudit(client))
+    audit = ScamAudit(client, retention_days=lambda: holder.current.service.retention.audit_days)
+    actions = SpeechActions(holder, sessions, calls, public_base, queue, audit)
 
     def stream_url() -> str:
         """The <Stream url> the webhooks put in TwiML (Services.media_stream_url)."""

@@ -23,7 +23,7 @@ from twilio.twiml.voice_response import Gather, Stop, VoiceResponse
 from ivr import metrics
 from ivr.routing.agents_config import Agent, AgentsConfig, QueueRules
 from ivr.routing.outcomes import Outcomes
-from ivr.routing.queue import CallQueue, QueueEntry
+from ivr.routing.queue import CallQueue, QueueEntry, queue_retention
 from ivr.services import Services, get_services
 from ivr.speech.numbers import chinese_number
 from ivr.speech.voices import queue_pieces
@@ -108,7 +108,8 @@ def call_queue(svc: Services | None = None) -> CallQueue:
     q = svc.extras.get("queue")
     if q is None:
         holder = svc.config
-        q = CallQueue(svc.redis, lambda: holder.current.agents.queue)
+        q = CallQueue(svc.redis, lambda: holder.current.agents.queue,
+                      retention=lambda: queue_retention(holder.current.service))
         svc.extras["queue"] = q
     return q
 
@@ -244,7 +245,8 @@ def wait() -> Response:
     speak(resp, parts, dialect, mode)
     waited = entry.waited() if entry else (queue_time(request.form.get("QueueTime")) or 0.0)
     if (entry is not None and entry.state == "waiting" and not entry.callback
-            and caller.startswith("+") and waited >= rules.callback_offer_after_seconds):
+            and waited >= rules.callback_offer_after_seconds
+            and callback_verified(svc, sid, caller)):
         gather = Gather(input="dtmf", num_digits=1, timeout=8, method="POST",
                         action=url_for("holding.callback_choice"))
         speak(gather, [text("callback_offer", dialect)], dialect, mode)
@@ -256,6 +258,42 @@ def wait() -> Response:
     return twiml(resp)
 
 
+VERSTAT_KEY = "ivr:{{call:{sid}}}:verstat"
+
+
+def remember_verstat(svc: Services, sid: str, verstat: str, ttl: int) -> None:
+    """/voice/incoming: keep the call's StirVerstat for the call-back decision later."""
+    svc.redis.set(VERSTAT_KEY.format(sid=sid), verstat[:64], ex=max(60, ttl))
+
+
+def callback_verified(svc: Services, sid: str, number: str) -> bool:
+    """Only numbers that passed caller verification are offered (and given) a call-back."""
+    from ivr.routing.callback_policy import verified
+
+    conf = getattr(svc.config.current.service, "callbacks", None)
+    if conf is None:
+        return False
+    verstat = request.form.get("StirVerstat") or svc.redis.get(VERSTAT_KEY.format(sid=sid))
+    return verified(number, verstat, conf.verified_stir, conf.trusted_prefixes)
+
+
+def callback_within_rate(svc: Services, number: str) -> bool:
+    """At most ``callbacks.max_per_number`` requests per number per window (atomic count)."""
+    from ivr.routing.caller_watch import caller_key
+
+    conf = svc.config.current.service.callbacks
+    key = f"ivr:{{callbacks}}:rate:{caller_key(number, svc.settings.secret_key)}"
+    pipe = svc.redis.pipeline(transaction=True)
+    pipe.set(key, 0, ex=conf.window_seconds, nx=True)
+    pipe.incr(key)
+    count = pipe.execute()[1]
+    if count > conf.max_per_number:
+        log.warning("call-back refused: %d requests from one number in %d s", count,
+                    conf.window_seconds)
+        return False
+    return True
+
+
 @bp.post("/voice/wait/callback")
 @signed
 def callback_choice() -> Response:
@@ -265,7 +303,9 @@ def callback_choice() -> Response:
     dialect, mode = session_voice(sid, svc)
     resp = VoiceResponse()
     to, from_ = request.form.get("From", ""), request.form.get("To", "")
-    if request.form.get("Digits") == "1" and call_queue(svc).mark_callback(sid, to, from_):
+    if (request.form.get("Digits") == "1" and callback_verified(svc, sid, to)
+            and callback_within_rate(svc, to)
+            and call_queue(svc).mark_callback(sid, to, from_)):
         metrics.CALLBACKS.labels("requested").inc()
         log.info("call %s chose a call-back; place kept", sid)
         speak(resp, [text("callback_ok", dialect)], dialect, mode)

@@ -138,6 +138,13 @@ def _script_source(name: str) -> str:
     return (LUA_DIR / f"{name}.lua").read_text(encoding="utf-8")
 
 
+def queue_retention(service: Any) -> tuple[int, int]:
+    """(entry seconds, call-back seconds) from config/ivr.yaml ``retention`` (0 when absent)."""
+    r = getattr(service, "retention", None)
+    return (int(getattr(r, "queue_entry_seconds", 0) or 0),
+            int(getattr(r, "callback_number_seconds", 0) or 0))
+
+
 class CallQueue:
     """Priority + skill queue of callers waiting for a human. Safe to share between threads."""
 
@@ -146,8 +153,11 @@ class CallQueue:
         redis_client: redis.Redis,
         rules: PolicyLike | Callable[[], PolicyLike] | None = None,
         prefix: str = DEFAULT_PREFIX,
+        retention: Callable[[], tuple[int, int]] = lambda: (0, 0),
     ):
+        """``retention``: () -> (entry seconds, call-back seconds); 0 = kept until removed."""
         self.r = redis_client
+        self.retention = retention
         self._rules = rules if rules is not None else QueuePolicy()
         self.p = prefix
         self.k_order, self.k_open = prefix + "order", prefix + "open"
@@ -179,7 +189,7 @@ class CallQueue:
         keys = [self.k_order, self.k_open, self.k_pending, self.k_counts,
                 self.entry_key(entry.call_sid), self.skill_key(skill) if skill else self.k_open]
         args = [entry.call_sid, repr(score), entry.priority, class_rank(entry.priority), skill,
-                repr(entry.enqueued_at), *_ctx_args(entry.context)]
+                repr(entry.enqueued_at), int(self.retention()[0]), *_ctx_args(entry.context)]
         return bool(self._s["enqueue"](keys=keys, args=args))
 
     def position(self, call_sid: str) -> int | None:
@@ -231,8 +241,26 @@ class CallQueue:
         return QueueEntry.from_hash(_pairs(out[1:]))
 
     def mark_callback(self, call_sid: str, to: str, from_: str) -> bool:
-        """The caller chose a call-back: they keep their place and may hang up."""
-        return bool(self._s["callback"](keys=[self.entry_key(call_sid)], args=[to, from_]))
+        """The caller chose a call-back: they keep their place and may hang up. The entry (with
+        the number) expires after the call-back retention."""
+        return bool(self._s["callback"](keys=[self.entry_key(call_sid)],
+                                        args=[to, from_, int(self.retention()[1])]))
+
+    def expire_old(self, now: float | None = None) -> list[QueueEntry]:
+        """Retention: drop waiting entries older than the entry retention and call-backs older
+        than the call-back retention (counts and sets kept right; the hash TTL is the backstop
+        for a queue nobody sweeps). Returns what was removed."""
+        now = time.time() if now is None else now
+        entry_s, callback_s = self.retention()
+        removed: list[QueueEntry] = []
+        for entry in self.entries():
+            limit = callback_s if entry.callback else entry_s
+            if entry.state != "waiting" or not limit or now - entry.enqueued_at <= limit:
+                continue
+            what, gone = self.remove(entry.call_sid)
+            if gone is not None:
+                removed.append(gone)
+        return removed
 
     def requeue(self, call_sid: str) -> bool:
         """Return an assigned caller to their old place (same enqueued_at, same score)."""

@@ -60,6 +60,7 @@ class Reconciler:
                                             px=max(1, int(self.interval * 900))):
             metrics.RECONCILE_RUNS.labels("leased_elsewhere").inc()
             return None
+        self.apply_retention(time.time() if now is None else now)
         try:
             members = self._members()
         except Exception as exc:  # never close entries on a guess
@@ -73,6 +74,22 @@ class Reconciler:
             log.warning("reconcile: %d added from Twilio's queue, %d ghosts closed (gap %d)",
                         len(report.added), len(report.ghosts), report.gap)
         return report
+
+    def apply_retention(self, now: float) -> list[str]:
+        """Queue entries and call-back numbers past their retention (config ``retention``) are
+        removed, whatever Twilio answers; counted as abandoned."""
+        try:
+            removed = holding.call_queue(self.svc).expire_old(now)
+        except Exception:
+            log.warning("retention sweep of the queue failed", exc_info=True)
+            return []
+        for entry in removed:
+            holding.outcomes(self.svc).abandoned(
+                entry.call_sid, entry.waited(now),
+                reason="callback_expired" if entry.callback else "retention")
+        if removed:
+            log.warning("retention: %d queue entries past their retention removed", len(removed))
+        return [e.call_sid for e in removed]
 
     def _members(self) -> list[str]:
         qsid = holding.twilio_queue_sid(self.svc)

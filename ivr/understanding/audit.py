@@ -33,8 +33,11 @@ class AuditEntry:
 
 class ScamAudit:
     def __init__(self, redis, stream: str = STREAM, maxlen: int = 100_000,
-                 excerpt_chars: int = 200) -> None:
+                 excerpt_chars: int = 200, retention_days=lambda: 0) -> None:
+        """``retention_days``: () -> days records are kept (config ``retention.audit_days``);
+        older ones are trimmed on each new record (0 = only ``maxlen`` applies)."""
         self.redis = redis
+        self.retention_days = retention_days
         self.stream = stream
         self.maxlen = maxlen
         self.excerpt_chars = excerpt_chars
@@ -52,6 +55,10 @@ class ScamAudit:
             "excerpt": (excerpt or "")[-self.excerpt_chars:],
         }
         entry_id = self.redis.xadd(self.stream, fields, maxlen=self.maxlen, approximate=True)
+        days = int(self.retention_days() or 0)
+        if days > 0:  # stream ids are millisecond times: trim everything older than the limit
+            self.redis.xtrim(self.stream, minid=f"{int((ts - days * 86400) * 1000)}-0",
+                             approximate=False)
         log.warning("scam interception call=%s caller=%s category=%s score=%.2f phrases=%s",
                     call_sid, caller, category, score, ",".join(matched))
         return entry_id if isinstance(entry_id, str) else entry_id.decode()

@@ -21,6 +21,9 @@ def stack_now(tmp_path, redis_server, redis_client):
     root = copy_config(tmp_path)
     edit_yaml(root / "config" / "agents.yaml",
               lambda d: d["queue"].update(callback_offer_after_seconds=0))
+    # the stand-in sends no StirVerstat: trust +86 so the call-back offer is still heard
+    edit_yaml(root / "config" / "ivr.yaml",
+              lambda d: d.setdefault("callbacks", {}).update(trusted_prefixes=["+86"]))
     st, server = start_stack(tmp_path, redis_server.url, root)
     yield st
     st.sim.close()

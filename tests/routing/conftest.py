@@ -16,6 +16,7 @@ import yaml
 from flask import Flask
 from twilio.request_validator import RequestValidator
 
+from ivr.config.models import CallbackSettings
 from ivr.routing import console, holding
 from ivr.routing.agents_config import AgentsConfig
 from ivr.services import EXTENSION_KEY, Services
@@ -122,6 +123,7 @@ def make_app(redis_client, stub: TwilioStub, tmp_path: Path, agents: AgentsConfi
         dev_mode=dev_mode, agent_api_agent=shared_agent,
     )
     service = SimpleNamespace(public_url=public_url, trusted_proxies=[],
+                              callbacks=CallbackSettings(),
                               twilio=SimpleNamespace(queue_name="hotline"),
                               failsafe=SimpleNamespace(dial=None))
     config = SimpleNamespace(current=SimpleNamespace(service=service,

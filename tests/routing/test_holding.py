@@ -17,6 +17,7 @@ from .conftest import PUBLIC, QUEUE_SID, demo_agents, signed_post
 
 CALLER = "+8613912345678"
 HOTLINE = "+861095555"
+VERIFIED = "TN-Validation-Passed-A"
 SID_OLD = "CA149603e6c03516362a8da23f624db945"
 SID_YUE = "CA338950d9c045e30e626c25e22f2d7776"
 SID_GONE = "CA50c1f58be7f5e47e0f53d64c094783c2"
@@ -67,7 +68,8 @@ def test_wait_says_our_position_and_estimate_in_the_callers_dialect(app, redis_c
 def test_wait_defaults_to_mandarin_and_offers_call_back_after_the_wait(app):
     enqueue(app, SID_OLD, "normal", waited=200)
     body = signed_post(app.test_client(), "/voice/wait",
-                       {"CallSid": SID_OLD, "From": CALLER}).get_data(as_text=True)
+                       {"CallSid": SID_OLD, "From": CALLER,
+                        "StirVerstat": VERIFIED}).get_data(as_text=True)
     assert "下一位就是您" in body and 'language="zh-CN"' in body
     assert "<Gather" in body and 'action="/voice/wait/callback"' in body
     assert "按1保留排队位置，稍后给您回电" in body
@@ -116,7 +118,8 @@ def test_call_back_keeps_the_place_and_calls_back_when_accepted(app, twilio_stub
     enqueue(app, SID_LATER, "normal", waited=10)
     client = app.test_client()
     body = signed_post(client, "/voice/wait/callback",
-                       {"CallSid": SID_CB, "Digits": "1", "From": CALLER, "To": HOTLINE}
+                       {"CallSid": SID_CB, "Digits": "1", "From": CALLER, "To": HOTLINE,
+                        "StirVerstat": VERIFIED}
                        ).get_data(as_text=True)
     assert "<Leave" in body and "轮到您时我们会给您回电" in body
     body = signed_post(client, "/voice/queue-exit",

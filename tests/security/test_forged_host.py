@@ -67,7 +67,8 @@ def test_forged_host_on_every_route_changes_no_redirect_target(app, client, stub
     bodies.append(warning.get_data(as_text=True))
     # 5. call-back chosen while waiting, then an agent accepts (REST call-back + status URL)
     cb_sid = new_call_sid()
-    forged_post(client, "/voice/incoming", call_params(cb_sid, "+8613912340000"))
+    forged_post(client, "/voice/incoming", call_params(cb_sid, "+8613912340000",
+                                                       StirVerstat="TN-Validation-Passed-A"))
     menu = forged_post(client, "/voice/menu?step=0", call_params(cb_sid, "+8613912340000",
                                                                  Digits="0"))
     bodies.append(menu.get_data(as_text=True))
