@@ -403,6 +403,12 @@ def bridge() -> Response:
         return twiml(resp)
     entry = q.get(caller_sid)
     priority = entry.priority if entry else "normal"
+    if entry is not None and entry.state == "waiting" and not is_callback:
+        # put back after an ambiguous REST timeout, yet Twilio did dequeue them: they are with
+        # this agent now, so no other agent may try to take them too
+        log.warning("caller %s reached the bridge while queued again; taken off the queue",
+                    caller_sid)
+        q.remove(caller_sid)
     q.annotate(caller_sid, status="connecting")
     outcomes(svc).answered(caller_sid, agent.id, priority)
     if not is_callback and _mark_bridged(svc, caller_sid):

@@ -205,3 +205,15 @@ def test_hangup_while_waiting_removes_and_counts_abandoned(app, redis_client):
     assert rec["event"] == "abandoned" and float(rec["wait_seconds"]) >= 42
     with app.app_context():
         assert holding.on_call_completed(SID_1) == "absent"  # the status callback: no-op
+
+
+def test_a_caller_reaching_the_bridge_while_queued_again_leaves_the_queue(app, twilio_stub):
+    """After an ambiguous timeout the caller was put back, yet Twilio had dequeued them: once
+    they reach the bridge no other agent may be handed the same caller."""
+    enqueue(app, SID_NORMAL, "normal", waited=5)
+    body = signed_post(app.test_client(), "/voice/bridge?agent=li",
+                       {"CallSid": SID_NORMAL}).get_data(as_text=True)
+    assert "<Dial" in body
+    with app.app_context():
+        assert holding.call_queue().get(SID_NORMAL) is None
+        assert holding.connect_next(demo_agents().agent("wang")) is None

@@ -377,3 +377,24 @@ def test_wait_poll_recreates_a_missing_queue_entry(app, client, redis_client):
     post_signed(client, "/voice/status", call_params(call.sid, CallStatus="completed"))
     assert post_signed(client, "/voice/wait", call_params(call.sid)).status_code == 200
     assert queued_sids(app) == []
+
+
+def test_every_rest_client_has_a_timeout():
+    """The production client (api.twilio.com) had none: a hung request held an agent's accept."""
+    from ivr.telephony.rest import make_client
+
+    assert make_client("AC" + "0" * 32, "t").http_client.timeout == 5.0
+    assert make_client("AC" + "0" * 32, "t", "http://127.0.0.1:9", timeout=1.5
+                       ).http_client.timeout == 1.5
+
+
+def test_rest_errors_are_classified_never_guessed():
+    from twilio.base.exceptions import TwilioRestException
+
+    from ivr.telephony.rest import classify
+
+    kinds = {code: classify(TwilioRestException(code, "u")) for code in
+             (404, 401, 403, 429, 500, 503, 400)}
+    assert kinds == {404: "not_found", 401: "auth", 403: "auth", 429: "rate", 500: "server",
+                     503: "server", 400: "client"}
+    assert classify(TimeoutError()) == "timeout"
