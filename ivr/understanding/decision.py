@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ivr.understanding.features import units
-from ivr.understanding.intents import IntentMatcher
+from ivr.understanding.intents import IntentMatcher, strip_fillers
 from ivr.understanding.pinyin import clean_text
 from ivr.understanding.scam import CallScamTracker, ScamDetector, ScamResult
 from ivr.understanding.scam_config import ScamModelSettings
@@ -73,8 +73,10 @@ class IntentDecider:
         p_none = proba.get(NONE, 0.0)
         mass = p_none + sum(proba[c] for c in pool)
         if match.intent is not None:
-            # the grammar heard a phrase; only a model sure of "none" (人工智能, 余额宝) overrides
-            if mass > 0 and p_none / mass >= self.settings.none_override:
+            # the grammar heard a phrase; a model sure of "none" overrides it only when the phrase
+            # sits inside longer words (人工智能, 余额宝), never when it is the whole answer (莫得)
+            whole = len(strip_fillers(clean_text(text))) <= len(clean_text(match.phrase or ""))
+            if not whole and mass > 0 and p_none / mass >= self.settings.none_override:
                 return IntentDecision(None, "model_none", p_none / mass, None,
                                       self._why(text, NONE))
             return IntentDecision(match.intent, "grammar", match.score, match.phrase,

@@ -151,6 +151,13 @@ def test_model_sure_of_none_overrides_a_colliding_grammar_phrase(grammars, inten
     assert d.decide("人工").intent == "human_agent"
 
 
+def test_a_whole_answer_the_grammar_knows_is_never_overridden(grammars):
+    sure_none = model_of(["human_agent", "none"], {"none": {"c:人": 9.0, "c:工": 9.0}})
+    d = IntentDecider(IntentMatcher(grammars["mandarin"]), sure_none)
+    assert d.decide("人工呀").intent == "human_agent"  # the phrase is all that was said
+    assert d.decide("人工呼吸").intent is None
+
+
 def test_text_the_model_has_no_ngram_of_is_left_to_the_grammar(grammars, intent_model):
     d = IntentDecider(IntentMatcher(grammars["mandarin"]), intent_model)
     assert d.decide("今天天气不错") == IntentDecider(IntentMatcher(grammars["mandarin"]),

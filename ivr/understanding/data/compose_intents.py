@@ -88,7 +88,8 @@ def compose() -> list[dict[str, str]]:
     for intent, by_dialect in cores.items():
         intent = {True: "yes", False: "no"}.get(intent, intent)
         kind = KIND.get(intent, "request")
-        pairs = [(d, c) for d, cs in by_dialect.items() for c in cs]
+        # "mandarin_collisions": Mandarin hard negatives (a grammar phrase inside another word)
+        pairs = [(d.removesuffix("_collisions"), c) for d, cs in by_dialect.items() for c in cs]
         per_core = max(2, -(-PER_INTENT // len(pairs)))
         for gi, (dialect, core) in enumerate(pairs):
             split = split_of(intent, core)
