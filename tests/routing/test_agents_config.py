@@ -8,9 +8,9 @@ from click.testing import CliRunner
 from pydantic import ValidationError
 from werkzeug.security import check_password_hash
 
+from ivr.cli.agents import agents as agents_cli
 from ivr.routing.agents import agent_for_token, verify_password
 from ivr.routing.agents_config import AgentsConfig
-from ivr.routing.commands import agents as agents_cli
 
 from .conftest import DEMO_PASSWORDS, REPO, demo_agents
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 from click.testing import CliRunner
 
-from ivr.sim.commands import simulate
+from ivr.cli.simulate import simulate
 from ivr.sim.load import percentile, run_load
 from ivr.sim.scenario import Scenario, run_scenario
 from ivr.telephony.rest import CallControl, make_client

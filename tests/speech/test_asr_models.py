@@ -12,8 +12,8 @@ from functools import partial
 import pytest
 from click.testing import CliRunner
 
+from ivr.cli.asr import models as models_group
 from ivr.speech import models
-from ivr.speech.asr_commands import models as models_group
 
 
 def _model_zip(name: str) -> bytes:

@@ -1,6 +1,6 @@
 """`ivr agents ...`: set an agent's password hash, make a per-agent API token.
 
-Wire into the CLI with ``main.add_command(agents)`` (ivr/cli.py).
+Added to the CLI in ivr/cli/__init__.py.
 """
 
 from __future__ import annotations

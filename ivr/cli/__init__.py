@@ -1,0 +1,35 @@
+"""The `ivr` command line: every command lives in this package, one module per area.
+
+Why here and not in the domain packages: a command wires several areas together (config, speech,
+flow...), so keeping commands out of `speech/`, `routing/`... lets those import only downward.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+
+@click.group()
+@click.option("--verbose", "-v", is_flag=True, help="Debug logging.")
+def main(verbose: bool) -> None:
+    """elder-ivr: a voice IVR for hotlines, built for elderly callers."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+# One line per area; each module keeps its heavy imports inside the command bodies.
+from ivr.cli.agents import agents  # noqa: E402
+from ivr.cli.asr import models, transcribe  # noqa: E402
+from ivr.cli.render import render  # noqa: E402
+from ivr.cli.run import check, media, serve  # noqa: E402
+from ivr.cli.simulate import simulate  # noqa: E402
+from ivr.cli.train import train  # noqa: E402
+from ivr.cli.understand import scam_check, understand  # noqa: E402
+
+for _command in (check, serve, media, transcribe, models, understand, scam_check, train,
+                 simulate, agents, render):
+    main.add_command(_command)
