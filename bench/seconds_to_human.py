@@ -126,7 +126,7 @@ def main() -> int:
                 if report.failed:
                     audio_note = f"render failed for {report.failed} prompts: <Say> for those"
             else:
-                svc.extras["voices"] = None
+                svc.voices = None
                 svc.flow.voices = None
                 audio_note = f"no prompt audio: every prompt <Say> at {args.cpm:.0f} chars/min"
             text_of = K.text_lookup(K.url_texts(svc.voices, items, MODES)

@@ -13,11 +13,13 @@ from ivr.flow.session import SessionStore
 from ivr.flow.speech_actions import SpeechActions
 from ivr.redis_conn import connect, warn_about_persistence
 from ivr.routing.caller_watch import CallerWatch
+from ivr.routing.outcomes import Outcomes
 from ivr.routing.queue import CallQueue, queue_retention
 from ivr.routing.reconcile import Reconciler
 from ivr.services import EXTENSION_KEY, Services
 from ivr.settings import Settings
 from ivr.speech.asr import SpeechService
+from ivr.speech.voices import VoiceCatalog
 from ivr.telephony.rest import TWILIO_API, CallControl, make_client
 from ivr.understanding.audit import ScamAudit
 
@@ -45,24 +47,21 @@ def create_app(settings: Settings | None = None, *, allow_last_good: bool = Fals
     calls = CallControl(make_client(settings.twilio_account_sid, settings.twilio_auth_token,
                                     settings.twilio_api_base or TWILIO_API,
                                     timeout=service.twilio.rest_timeout_seconds))
-    svc = Services(settings=settings, config=holder, redis=client, calls=calls)
-    svc.public_url()  # no public URL outside dev mode: refuse to build (PublicUrlError)
-    retention = service.retention
+    retention, watch = service.retention, service.caller_watch
     sessions = SessionStore(client, retention.session_ttl_seconds, retention.caller_memory_days)
-    queue = CallQueue(client, lambda: holder.current.agents.queue,
-                      retention=lambda: queue_retention(holder.current.service))
-    watch = service.caller_watch
-    svc.extras.update(
-        sessions=sessions,
-        queue=queue,
+    svc = Services(
+        settings=settings, config=holder, redis=client, calls=calls, sessions=sessions,
+        queue=CallQueue(client, lambda: holder.current.agents.queue,
+                        retention=lambda: queue_retention(holder.current.service)),
+        outcomes=Outcomes(client), voices=_voices(settings, holder),
         audit=ScamAudit(client, retention_days=lambda: holder.current.service.retention.audit_days),
-        voices=_voices(settings, holder),
     )
-    actions = SpeechActions(holder, sessions, calls, lambda: _base_url(svc), queue, svc.audit)
-    svc.extras["speech"] = speech_service = _speech(settings, holder, actions, speech)
-    svc.extras["speech_actions"] = actions
-    svc.extras["flow"] = CallFlow(
-        holder, sessions, settings.secret_key, queue=queue, voices=svc.voices,
+    svc.public_url()  # no public URL outside dev mode: refuse to build (PublicUrlError)
+    svc.speech_actions = actions = SpeechActions(holder, sessions, calls, svc.public_url,
+                                                 svc.queue, svc.audit)
+    svc.speech = speech_service = _speech(settings, holder, actions, speech)
+    svc.flow = CallFlow(
+        holder, sessions, settings.secret_key, queue=svc.queue, voices=svc.voices,
         caller_watch=CallerWatch(client, watch.window_seconds, watch.threshold, watch.numbers,
                                  salt=settings.secret_key),
         speech_enabled=lambda: speech_service is not None and speech_service.enabled,
@@ -83,8 +82,7 @@ def create_app(settings: Settings | None = None, *, allow_last_good: bool = Fals
     for bp in (webhooks.bp, holding.bp, console.bp, audio_blueprint.bp, health.bp):
         app.register_blueprint(bp)
 
-    reconciler = Reconciler(svc, svc.extras["flow"])
-    svc.extras["reconciler"] = reconciler
+    svc.reconciler = reconciler = Reconciler(svc, svc.flow)
     if background:
         reconciler.start()
     if watch_config:
@@ -102,11 +100,6 @@ def _check_persistence(client) -> None:
         log.warning("could not check Redis persistence settings at start", exc_info=True)
 
 
-def _base_url(svc: Services) -> str:
-    """REST redirects made outside a request (speech actions) go to the configured public URL."""
-    return svc.public_url()
-
-
 def _speech(settings: Settings, holder: ConfigHolder, actions: SpeechActions,
             speech: SpeechService | None | bool) -> SpeechService | None:
     if isinstance(speech, SpeechService) or speech is None:
@@ -118,7 +111,5 @@ def _speech(settings: Settings, holder: ConfigHolder, actions: SpeechActions,
     return speech_from_config(settings.root, holder.current, actions.grammar_for)
 
 
-def _voices(settings: Settings, holder: ConfigHolder):
-    from ivr.speech.voices import VoiceCatalog
-
+def _voices(settings: Settings, holder: ConfigHolder) -> VoiceCatalog:
     return VoiceCatalog(settings.voices_dir, holder.current.voices)

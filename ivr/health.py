@@ -17,12 +17,12 @@ def healthz() -> tuple[Response, int]:
         redis_ok = bool(svc.redis.ping())
     except Exception:  # an outage is a health result, not an error page
         redis_ok = False
-    speech = svc.extras.get("speech")
+    speech = svc.speech
     body = {
         "status": "ok" if redis_ok else "degraded",
         "redis": redis_ok,
         "config_version": svc.config.current.version,
-        "speech": bool(speech is not None and getattr(speech, "enabled", False)),
+        "speech": bool(speech is not None and speech.enabled),
     }
     return jsonify(body), 200 if redis_ok else 503
 

@@ -6,30 +6,51 @@ per request.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from flask import current_app
 
-if TYPE_CHECKING:  # imported for type hints only, to keep modules loosely coupled
+if TYPE_CHECKING:  # types only: this module is wiring, it must not pull the world in at import
     import redis
 
     from ivr.config.holder import ConfigHolder
+    from ivr.flow.service import CallFlow
+    from ivr.flow.session import SessionStore
+    from ivr.flow.speech_actions import SpeechActions
+    from ivr.routing.outcomes import Outcomes
+    from ivr.routing.queue import CallQueue
+    from ivr.routing.reconcile import Reconciler
     from ivr.settings import Settings
+    from ivr.speech.asr import SpeechService
+    from ivr.speech.voices import VoiceCatalog
     from ivr.telephony.rest import CallControl
+    from ivr.understanding.audit import ScamAudit
 
 EXTENSION_KEY = "ivr"
 
 
 @dataclass
 class Services:
-    """Shared per-process objects; optional parts are None when disabled (e.g. no speech model)."""
+    """Shared per-process objects, built once by ``create_app``.
+
+    The optional parts are None where a process (or a test's partial app) runs without them:
+    no voice catalog means ``<Say>``, no flow means the queue's own failsafe answer.
+    """
 
     settings: Settings
     config: ConfigHolder
     redis: redis.Redis
     calls: CallControl
-    extras: dict[str, Any] = field(default_factory=dict)
+    sessions: SessionStore
+    queue: CallQueue
+    outcomes: Outcomes
+    audit: ScamAudit
+    voices: VoiceCatalog | None = None
+    speech: SpeechService | None = None
+    speech_actions: SpeechActions | None = None
+    flow: CallFlow | None = None
+    reconciler: Reconciler | None = None
 
     def public_url(self) -> str:
         """The base URL Twilio reaches this service at (``ivr.telephony.public_url``): env
@@ -54,13 +75,6 @@ class Services:
         explicit = bool(self.settings.public_url or service.public_url)
         return media_stream_url(self.public_url(), getattr(service, "media_url", None), explicit,
                                 os.environ.get(MEDIA_PORT_ENV))
-
-    def __getattr__(self, name: str) -> Any:
-        # sessions, queue, voices, speech... are attached by create_app as they are wired in
-        try:
-            return self.__dict__["extras"][name]
-        except KeyError:
-            raise AttributeError(name) from None
 
 
 def get_services() -> Services:

@@ -10,7 +10,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ivr import metrics
 from ivr.config.models import text_for
@@ -34,6 +34,13 @@ from ivr.routing.caller_watch import caller_key
 from ivr.telephony.stream_token import PARAMETER as STREAM_TOKEN
 from ivr.telephony.stream_token import make_token
 
+if TYPE_CHECKING:
+    from ivr.config.holder import ConfigHolder
+    from ivr.flow.elder_hook import ElderLookup
+    from ivr.routing.caller_watch import CallerWatch
+    from ivr.routing.queue import CallQueue
+    from ivr.speech.voices import VoiceCatalog
+
 log = logging.getLogger(__name__)
 
 SPEECH_STREAM_NAME = "ivr-speech"  # stopped by name when the caller is bridged to an agent
@@ -53,10 +60,11 @@ class CallUrls:
 class CallFlow:
     """One per process; stateless between requests (all call state is in Redis)."""
 
-    def __init__(self, config_holder: Any, sessions: SessionStore, secret: str,
-                 queue: Any = None, voices: Any = None, caller_watch: Any = None,
+    def __init__(self, config_holder: ConfigHolder, sessions: SessionStore, secret: str,
+                 queue: CallQueue | None = None, voices: VoiceCatalog | None = None,
+                 caller_watch: CallerWatch | None = None,
                  speech_enabled: Callable[[], bool] = lambda: False,
-                 urls: CallUrls = CallUrls(), elder_lookup: Any = None):
+                 urls: CallUrls = CallUrls(), elder_lookup: ElderLookup | None = None):
         self.holder = config_holder
         self.sessions = sessions
         self.secret = secret
@@ -134,11 +142,7 @@ class CallFlow:
     def call_ended(self, call_sid: str, status: str, duration: str | None) -> None:
         """Status callback: the caller is gone; take them out of the queue."""
         if self.queue is not None:
-            on_completed = getattr(self.queue, "on_call_completed", None)
-            if on_completed is not None:
-                on_completed(call_sid)
-            else:
-                self.queue.remove(call_sid)
+            self.queue.on_call_completed(call_sid)
 
         def mark_left(record: CallRecord) -> None:
             record.state = replace(record.state, left=True)

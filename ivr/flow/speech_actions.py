@@ -12,7 +12,8 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from ivr import metrics
@@ -20,6 +21,13 @@ from ivr.understanding import artifact
 from ivr.understanding.decision import CallScamJudge, IntentDecider
 from ivr.understanding.intents import IntentMatcher
 from ivr.understanding.scam import ScamDetector
+
+if TYPE_CHECKING:
+    from ivr.config.holder import ConfigHolder
+    from ivr.flow.session import SessionStore
+    from ivr.routing.queue import CallQueue
+    from ivr.telephony.rest import CallControl
+    from ivr.understanding.audit import ScamAudit
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +40,9 @@ MAX_TRACKED_CALLS = 10_000
 class SpeechActions:
     """One per process: matchers and the detector are built once per config version."""
 
-    def __init__(self, holder: Any, sessions: Any, calls: Any, base_url: Any,
-                 queue: Any = None, audit: Any = None):
+    def __init__(self, holder: ConfigHolder, sessions: SessionStore, calls: CallControl,
+                 base_url: Callable[[], str], queue: CallQueue | None = None,
+                 audit: ScamAudit | None = None):
         self.holder = holder
         self.sessions = sessions
         self.calls = calls

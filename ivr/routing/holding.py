@@ -23,7 +23,7 @@ from twilio.twiml.voice_response import Gather, Stop, VoiceResponse
 from ivr import metrics
 from ivr.routing.agents_config import Agent, AgentsConfig, QueueRules
 from ivr.routing.outcomes import Outcomes
-from ivr.routing.queue import CallQueue, QueueEntry, queue_retention
+from ivr.routing.queue import CallQueue, QueueEntry
 from ivr.services import Services, get_services
 from ivr.speech.numbers import chinese_number
 from ivr.speech.voices import queue_pieces
@@ -103,23 +103,12 @@ def queue_rules(svc: Services | None = None) -> QueueRules:
 
 
 def call_queue(svc: Services | None = None) -> CallQueue:
-    """The process's CallQueue (``services.queue``), its rules following config reloads."""
-    svc = svc or get_services()
-    q = svc.extras.get("queue")
-    if q is None:
-        holder = svc.config
-        q = CallQueue(svc.redis, lambda: holder.current.agents.queue,
-                      retention=lambda: queue_retention(holder.current.service))
-        svc.extras["queue"] = q
-    return q
+    """The process's CallQueue (built once by create_app), its rules following config reloads."""
+    return (svc or get_services()).queue
 
 
 def outcomes(svc: Services | None = None) -> Outcomes:
-    svc = svc or get_services()
-    out = svc.extras.get("outcomes")
-    if out is None:
-        out = svc.extras["outcomes"] = Outcomes(svc.redis)
-    return out
+    return (svc or get_services()).outcomes
 
 
 def session_voice(call_sid: str, svc: Services | None = None) -> tuple[str, str]:
@@ -135,9 +124,9 @@ def session_voice(call_sid: str, svc: Services | None = None) -> tuple[str, str]
 
 def speak(target: VoiceResponse | Gather, parts: list[str], dialect: str, mode: str) -> None:
     """Pre-rendered audio from the voice catalog when there is one, else ``<Say>``."""
-    voices = get_services().extras.get("voices")
+    voices = get_services().voices
     playables: Iterable[Any] | None = None
-    if voices is not None and hasattr(voices, "playables_for"):
+    if voices is not None:
         try:
             playables = voices.playables_for(parts, dialect, mode)
         except Exception:  # a voice problem must never cost the caller their prompt
@@ -199,7 +188,7 @@ def _failsafe_answer() -> Response:
     if request.endpoint == "holding.queue_exit" and request.form.get("QueueResult") in (
             "hangup", "bridged", "redirected", "bridging-in-process"):
         return twiml(VoiceResponse())  # nobody is listening to this answer
-    flow = svc.extras.get("flow")
+    flow = svc.flow
     if flow is not None:
         return Response(flow.failsafe(), mimetype="text/xml")
     resp = VoiceResponse()
@@ -356,7 +345,7 @@ def _heal_entry(svc: Services, q: CallQueue, sid: str, caller: str,
     able to reach them: re-create a missing entry, requeue an acceptance whose dequeue never
     reached them, and note the poll (the reconciler closes entries whose polls stopped)."""
     entry = q.get(sid)
-    flow = svc.extras.get("flow")
+    flow = svc.flow
     if entry is None and flow is not None and CALL_SID_RE.fullmatch(sid):
         flow.ensure_queued(sid, caller)
         entry = q.get(sid)
@@ -434,9 +423,7 @@ def _mark_bridged(svc: Services, call_sid: str, with_agent: bool = True) -> bool
     While they do, speech only annotates and a late wait poll never re-creates their entry.
     Returns True if a speech stream was started for the call (so there is one to stop).
     """
-    sessions = svc.extras.get("sessions")
-    if sessions is None:
-        return False
+    sessions = svc.sessions
 
     def mark(record) -> bool:
         if record.bridged == with_agent:

@@ -38,8 +38,10 @@ SCRIPTS = ("enqueue", "accept", "remove", "raise", "callback", "requeue", "finis
            "annotate")
 
 
-class PolicyLike(Protocol):
-    skill_wait_seconds: float
+class PolicySource(Protocol):
+    """A QueuePolicy, or config's QueueRules: anything that says which policy applies now."""
+
+    def policy(self) -> QueuePolicy: ...
 
 
 @dataclass
@@ -151,7 +153,7 @@ class CallQueue:
     def __init__(
         self,
         redis_client: redis.Redis,
-        rules: PolicyLike | Callable[[], PolicyLike] | None = None,
+        rules: PolicySource | Callable[[], PolicySource] | None = None,
         prefix: str = DEFAULT_PREFIX,
         retention: Callable[[], tuple[int, int]] = lambda: (0, 0),
     ):
@@ -168,11 +170,7 @@ class CallQueue:
     # -- rules (callable so a config reload takes effect without rebuilding the queue) --
     def policy(self) -> QueuePolicy:
         rules = self._rules() if callable(self._rules) else self._rules
-        if isinstance(rules, QueuePolicy):
-            return rules
-        if hasattr(rules, "policy"):
-            return rules.policy()
-        return QueuePolicy(rules.skill_wait_seconds, rules.aging_seconds)
+        return rules.policy()
 
     def entry_key(self, call_sid: str) -> str:
         return f"{self.p}e:{call_sid}"

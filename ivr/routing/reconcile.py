@@ -14,7 +14,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Protocol
 
 from ivr import metrics
 from ivr.routing import holding
@@ -23,6 +23,12 @@ from ivr.services import Services
 log = logging.getLogger(__name__)
 
 LEASE_KEY = "ivr:{queue}:reconcile:lease"
+
+
+class Requeuer(Protocol):
+    """What the reconciler needs of the call flow: put a still-live caller back in the queue."""
+
+    def ensure_queued(self, call_sid: str, from_number: str = "") -> bool: ...
 
 
 @dataclass
@@ -42,7 +48,7 @@ class ReconcileReport:
 class Reconciler:
     """One per process; ``start()`` runs it in a daemon thread."""
 
-    def __init__(self, svc: Services, flow: Any, interval: float | None = None):
+    def __init__(self, svc: Services, flow: Requeuer | None, interval: float | None = None):
         self.svc = svc
         self.flow = flow
         self._interval = interval

@@ -31,6 +31,10 @@ class QueuePolicy:
     skill_wait_seconds: float = 60.0
     aging_seconds: float = 600.0
 
+    def policy(self) -> QueuePolicy:
+        """A policy is its own source (config's QueueRules gives one the same way)."""
+        return self
+
 
 class Orderable(Protocol):
     call_sid: str

@@ -17,11 +17,15 @@ from flask import Flask
 from twilio.request_validator import RequestValidator
 
 from ivr.config.models import CallbackSettings
+from ivr.flow.session import SessionStore
 from ivr.routing import console, holding
 from ivr.routing.agents_config import AgentsConfig
+from ivr.routing.outcomes import Outcomes
+from ivr.routing.queue import CallQueue, queue_retention
 from ivr.services import EXTENSION_KEY, Services
 from ivr.settings import Settings
 from ivr.telephony.rest import CallControl, make_client
+from ivr.understanding.audit import ScamAudit
 
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 ACCOUNT = "AC" + "1" * 32
@@ -132,8 +136,13 @@ def make_app(redis_client, stub: TwilioStub, tmp_path: Path, agents: AgentsConfi
                                     api_base=f"http://127.0.0.1:{stub.port}"))
     app = Flask(__name__)
     app.secret_key = settings.secret_key
-    app.extensions[EXTENSION_KEY] = Services(settings=settings, config=config,
-                                             redis=redis_client, calls=calls)
+    app.extensions[EXTENSION_KEY] = Services(
+        settings=settings, config=config, redis=redis_client, calls=calls,
+        sessions=SessionStore(redis_client, 3600, 0),
+        queue=CallQueue(redis_client, lambda: config.current.agents.queue,
+                        retention=lambda: queue_retention(config.current.service)),
+        outcomes=Outcomes(redis_client), audit=ScamAudit(redis_client),
+    )
     app.register_blueprint(holding.bp)
     app.register_blueprint(console.bp)
     holding._queue_sids.clear()

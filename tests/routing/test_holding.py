@@ -101,7 +101,7 @@ def test_position_and_estimate_are_played_from_prerendered_pieces(app):
     enqueue(app, SID_2)
     for rendered in (True, False):
         voices = Voices(rendered)
-        app.extensions["ivr"].extras["voices"] = voices
+        app.extensions["ivr"].voices = voices
         body = signed_post(app.test_client(), "/voice/wait", {"CallSid": SID_2}).get_data(
             as_text=True)
         parts, dialect, mode = voices.seen
