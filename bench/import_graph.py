@@ -6,8 +6,9 @@ never back) and that no folder or module imports itself in a circle. This reads 
 
     python bench/import_graph.py [--root ivr] [--max-lines 400]
 
-Every import counts, deferred ones inside functions included: a loop hidden by a local import is
-still a loop a reader has to untangle. Lines under TYPE_CHECKING are counted too but marked.
+Every import that runs counts, deferred ones inside functions included: a loop hidden by a local
+import is still a loop a reader has to untangle. Imports under ``if TYPE_CHECKING:`` never run;
+they are left out of the arrows and loops and only counted.
 """
 
 from __future__ import annotations
@@ -113,8 +114,18 @@ def main() -> int:
 
     mod_graph: dict[str, set[str]] = defaultdict(set)
     part_edges: dict[tuple[str, str], set[str]] = defaultdict(set)
+    type_only = 0
+    typed_graph: dict[str, set[str]] = defaultdict(set)  # with the type-only imports too
     for name, path in names.items():
-        for target, _type_only in imports_of(path, name, pkg):
+        for target, is_type_only in imports_of(path, name, pkg):
+            while target not in names and "." in target:
+                target = target.rsplit(".", 1)[0]
+            if target not in names or target == name:
+                continue
+            typed_graph[name].add(target)
+            if is_type_only:
+                type_only += 1
+                continue
             # resolve `from ivr.x import y` to the module if y is one, else to ivr.x
             while target not in names and "." in target:
                 target = target.rsplit(".", 1)[0]
@@ -149,6 +160,13 @@ def main() -> int:
         print("  " + " <-> ".join(c.split(".", 1)[-1] for c in comp))
     if not loops:
         print("  none")
+    print("\n== module-level loops counting type-only imports (they never run; a reader still sees"
+          " them)")
+    typed_loops = cycles(typed_graph)
+    for comp in typed_loops:
+        print("  " + " <-> ".join(c.split(".", 1)[-1] for c in comp))
+    if not typed_loops:
+        print("  none")
 
     print(f"\n== modules over {args.max_lines} lines")
     big = []
@@ -161,7 +179,7 @@ def main() -> int:
     if not big:
         print("  none")
     print(f"\n{len(names)} modules, {len(part_edges)} part arrows, {len(loops)} module loops, "
-          f"{len(big)} modules over {args.max_lines} lines")
+          f"{len(big)} modules over {args.max_lines} lines; {type_only} type-only imports left out")
     return 0
 
 

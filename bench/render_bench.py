@@ -14,8 +14,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from ivr.config.voice_profiles import MODES, load_profiles  # noqa: E402
 from ivr.speech.tts import Renderer, audio_seconds  # noqa: E402
-from ivr.speech.voice_config import MODES, load_profiles  # noqa: E402
 from ivr.speech.voices import VoiceCatalog, fragment_texts  # noqa: E402
 
 OPTIONS = ["查询账户余额", "挂失银行卡", "修改密码", "办理理赔", "查询保单", "转人工服务"]

@@ -14,8 +14,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ivr.config.errors import ConfigError
+from ivr.config.voice_profiles import MODES, VoiceProfiles, load_profiles
 from ivr.speech.tts import RenderReport
-from ivr.speech.voice_config import MODES, VoiceProfiles, load_profiles
 from ivr.speech.voices import RATE_SAMPLE, VoiceCatalog
 
 PROFILES_FILE = "profiles.yaml"

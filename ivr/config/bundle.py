@@ -5,8 +5,8 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from ivr.config.models import ElderConfig, MenuConfig, ServiceConfig
+from ivr.config.voice_profiles import VoiceProfiles
 from ivr.routing.agents_config import AgentsConfig
-from ivr.speech.voice_config import VoiceProfiles
 from ivr.understanding.grammar_config import Grammar
 from ivr.understanding.scam_config import ScamLexicon
 

@@ -9,6 +9,7 @@ from typing import TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from ivr.config.elder_hook_rules import problems as hook_problems
 from ivr.config.errors import ConfigError, ConfigProblem, problems_from_validation
 from ivr.config.models import DialectText, ElderConfig, MenuConfig, ServiceConfig
 from ivr.settings import Settings
@@ -54,8 +55,8 @@ def load_file(path: Path, model: type[M], shown: str, problems: list[ConfigProbl
 def load_config(settings: Settings):
     """Load the whole bundle or raise ConfigError listing every problem found."""
     from ivr.config.bundle import Config
+    from ivr.config.voice_profiles import VoiceProfiles
     from ivr.routing.agents_config import AgentsConfig
-    from ivr.speech.voice_config import VoiceProfiles
     from ivr.understanding.grammar_config import Grammar
     from ivr.understanding.scam_config import ScamLexicon
 
@@ -149,8 +150,6 @@ def cross_check(
                 f"key {offer.key!r} is already used by the root menu or a global key",
             ))
         greeting_keys[offer.key] = f"dialects.offered.{i}"
-    from ivr.flow.elder_hook import problems as hook_problems
-
     for reason in hook_problems(elders.lookup_hook, elders.hook_packages, settings.root):
         out.append(ConfigProblem(elders_file, "lookup_hook", reason))
     ek = elders.self_identify_key

@@ -12,64 +12,24 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
-import sys
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 
+from ivr.config.elder_hook_rules import (
+    DEPLOYMENT_PACKAGE,
+    HookError,
+    allowed,
+    hook_file,
+    split_hook,
+)
 from ivr.privacy import mask_number
 
 log = logging.getLogger(__name__)
 
-DEPLOYMENT_PACKAGE = "hooks"  # resolved to <root>/hooks/, not to sys.path
 POOL_WORKERS = 4
-
-
-class HookError(ValueError):
-    """The hook string names code outside the allowed packages, or cannot be found."""
-
-
-def split_hook(hook: str) -> tuple[str, str]:
-    module, _, func = hook.partition(":")
-    if not module or not func:
-        raise HookError(f"{hook!r}: must be 'package.module:function'")
-    return module, func
-
-
-def allowed(module: str, packages: Iterable[str]) -> bool:
-    """True if ``module`` is inside one of the allowed packages (never the package's own
-    ``__init__`` of a standard library or builtin module)."""
-    return any(module.startswith(pkg + ".") and not _stdlib(pkg) for pkg in packages)
-
-
-def problems(hook: str | None, packages: Iterable[str], root: Path) -> list[str]:
-    """Why ``hook`` may not be used (empty list when it may); for `ivr check` / `ivr serve`."""
-    if not hook:
-        return []
-    packages = list(packages)
-    out = [f"allowed package {p!r} is a standard-library or builtin module"
-           for p in packages if _stdlib(p)]
-    try:
-        module, _ = split_hook(hook)
-    except HookError as exc:
-        return [*out, str(exc)]
-    if not allowed(module, packages):
-        out.append(f"{module!r} is not inside an allowed package ({', '.join(packages)}); "
-                   "put the hook in the deployment's hooks/ folder, e.g. hooks.elders:is_elder")
-    elif module.split(".")[0] == DEPLOYMENT_PACKAGE and not _hook_file(root, module).is_file():
-        out.append(f"no file {_hook_file(root, module)} for hook module {module!r}")
-    return out
-
-
-def _stdlib(name: str) -> bool:
-    top = name.split(".")[0]
-    return top in sys.stdlib_module_names or top in sys.builtin_module_names
-
-
-def _hook_file(root: Path, module: str) -> Path:
-    return root.joinpath(*module.split(".")).with_suffix(".py")
 
 
 def load(hook: str, packages: Iterable[str], root: Path) -> Callable[[str], object]:
@@ -78,7 +38,7 @@ def load(hook: str, packages: Iterable[str], root: Path) -> Callable[[str], obje
     if not allowed(module, packages):
         raise HookError(f"{module!r} is not inside an allowed package")
     if module.split(".")[0] == DEPLOYMENT_PACKAGE:
-        path = _hook_file(root, module)
+        path = hook_file(root, module)
         spec = importlib.util.spec_from_file_location(f"ivr_deployment_{module}", path)
         if spec is None or spec.loader is None or not path.is_file():
             raise HookError(f"no hook file {path}")

@@ -28,7 +28,7 @@ from ivr.config.models import (
     TransferAction,
     text_for,
 )
-from ivr.speech.voice_config import MODES, next_slower
+from ivr.config.voice_profiles import MODES, next_slower
 
 VOICE_MODES = MODES  # fastest to slowest
 HUMAN_INTENT = "human_agent"

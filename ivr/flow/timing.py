@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ivr.config.voice_profiles import MODES
 from ivr.flow.engine import CallState, FlowConfig, menu_prompt
-from ivr.speech.voice_config import MODES
 
 SecondsOf = Callable[[str, str, str], float]
 

@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ivr.config.voice_profiles import VoiceProfile
 from ivr.speech import codec, espeak_lib
 from ivr.speech.voice_cache import engine_version, file_name
-from ivr.speech.voice_config import VoiceProfile
 
 log = logging.getLogger(__name__)
 

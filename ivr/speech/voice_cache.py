@@ -13,7 +13,7 @@ import re
 from importlib import metadata
 from pathlib import Path
 
-from ivr.speech.voice_config import VoiceProfile
+from ivr.config.voice_profiles import VoiceProfile
 
 # Bump when the audio pipeline (trimming, filtering, normalisation, format) changes.
 PIPELINE_VERSION = "ulaw8k-v1"

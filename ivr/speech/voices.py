@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ivr.config.voice_profiles import MODES, VoiceProfile, VoiceProfiles
 from ivr.speech import voice_cache
 from ivr.speech.numbers import chinese_number
 from ivr.speech.tts import (
@@ -26,7 +27,6 @@ from ivr.speech.tts import (
     count_hanzi,
     spoken_lines,
 )
-from ivr.speech.voice_config import MODES, VoiceProfile, VoiceProfiles
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ from types import SimpleNamespace
 import pytest
 from flask import Flask
 
+from ivr.config.voice_profiles import load_profiles
 from ivr.services import EXTENSION_KEY
 from ivr.speech.audio_blueprint import bp
-from ivr.speech.voice_config import load_profiles
 from ivr.speech.voices import VoiceCatalog
 
 REPO = Path(__file__).resolve().parents[2]

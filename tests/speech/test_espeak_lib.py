@@ -21,7 +21,7 @@ RENDER = textwrap.dedent("""
     from ivr.speech import espeak_lib
     from ivr.speech.tts import Renderer
     from ivr.speech.voice_cache import engine_version
-    from ivr.speech.voice_config import VoiceProfile
+    from ivr.config.voice_profiles import VoiceProfile
 
     def profile(dialect, voice):
         return VoiceProfile(dialect=dialect, mode="normal", voice=voice, rate=170, volume=1.0,

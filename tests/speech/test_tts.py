@@ -7,10 +7,10 @@ import os
 import numpy as np
 import pytest
 
+from ivr.config.voice_profiles import VoiceProfile
 from ivr.speech import codec
 from ivr.speech.tts import Renderer, audio_seconds, chars_per_minute
 from ivr.speech.voice_cache import cache_key, engine_version
-from ivr.speech.voice_config import VoiceProfile
 
 TEXT = "您好，欢迎致电客户服务热线。如需人工服务，请按零。"
 

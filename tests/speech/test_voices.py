@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from ivr.config.errors import ConfigError
+from ivr.config.voice_profiles import MODES, VoiceProfiles, load_profiles, next_slower
 from ivr.speech.numbers import chinese_number, read_digits
-from ivr.speech.voice_config import MODES, VoiceProfiles, load_profiles, next_slower
 from ivr.speech.voices import VoiceCatalog, fragment_texts
 
 REPO = Path(__file__).resolve().parents[2]
