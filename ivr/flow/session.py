@@ -23,16 +23,26 @@ from ivr.flow.engine import CallState
 GRAMMAR_CHANNEL = "ivr:grammar"  # call SIDs whose menu may have changed (the media process listens)
 
 
+def call_key(call_sid: str, part: str) -> str:
+    """Every per-call key is spelled here; the hash tag keeps one call's keys on one slot."""
+    return f"ivr:{{call:{call_sid}}}:{part}"
+
+
 def session_key(call_sid: str) -> str:
-    return f"ivr:{{call:{call_sid}}}:session"
+    return call_key(call_sid, "session")
 
 
 def reply_key(call_sid: str, step: int) -> str:
-    return f"ivr:{{call:{call_sid}}}:reply:{step}"
+    return call_key(call_sid, f"reply:{step}")
 
 
 def lock_key(call_sid: str) -> str:
-    return f"ivr:{{call:{call_sid}}}:lock"
+    return call_key(call_sid, "lock")
+
+
+def stream_key(call_sid: str) -> str:
+    """The one media stream admitted for the call (``ivr.media.admission``)."""
+    return call_key(call_sid, "stream")
 
 
 LOCK_TTL_SECONDS = 2.0  # longest a dead worker can hold a call's lock
@@ -227,3 +237,44 @@ class SessionStore:
         pipe.hset(prefs_key(caller), mapping=prefs)
         pipe.expire(prefs_key(caller), self.memory_ttl)
         pipe.execute()
+
+    # ------------------------------------------------------------------ the rest of a call's keys
+    def voice_of(self, call_sid: str) -> tuple[str | None, str | None]:
+        """(dialect, voice_mode) of the call; (None, None) when unknown or unreadable.
+
+        Read leniently from the stored JSON (no full record), so a hold prompt is never lost to
+        a session written by an older or newer version of the record.
+        """
+        try:
+            raw = self.redis.get(session_key(call_sid))
+            data = json.loads(raw) if raw else {}
+        except (ValueError, TypeError):
+            data = {}
+        return data.get("dialect") or None, data.get("voice_mode") or None
+
+    def claim_spoken(self, call_sid: str, step: int, slot: str, value: str,
+                     ttl: int = 600) -> bool:
+        """True the first time speech acts at this menu step in this slot (debounce)."""
+        return bool(self.redis.set(call_key(call_sid, f"spoke:{step}:{slot}"), value, nx=True,
+                                   ex=ttl))
+
+    def mark_warned(self, call_sid: str, ttl: int) -> bool:
+        """True the first time a scam warning is due for the call (one warning per call)."""
+        return bool(self.redis.set(call_key(call_sid, "scam-warned"), "1", nx=True, ex=ttl))
+
+    def append_transcript(self, call_sid: str, line: str, keep_seconds: int,
+                          max_lines: int = 200) -> None:
+        """Keep a final transcript line for ``keep_seconds`` (the retention setting)."""
+        key = call_key(call_sid, "transcript")
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.rpush(key, line)
+        pipe.ltrim(key, -max_lines, -1)
+        pipe.expire(key, keep_seconds)
+        pipe.execute()
+
+    def count_enqueue_retry(self, call_sid: str, ttl: int = 3600) -> int:
+        """How many times Twilio's queue refused this caller so far (this one included)."""
+        key = call_key(call_sid, "enqueue_retries")
+        retries = int(self.redis.incr(key))
+        self.redis.expire(key, ttl)
+        return retries

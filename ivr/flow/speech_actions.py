@@ -126,8 +126,7 @@ class SpeechActions:
         # debounce: one action per menu step. "Not understood" has its own slot, so a fragment
         # cut off by endpointing cannot use up the step before the real utterance arrives.
         slot = "unknown" if intent == NOT_UNDERSTOOD else "intent"
-        if not self.sessions.redis.set(f"ivr:{{call:{call_sid}}}:spoke:{state.step}:{slot}",
-                                       intent, nx=True, ex=600):
+        if not self.sessions.claim_spoken(call_sid, state.step, slot, intent):
             return
         if intent != NOT_UNDERSTOOD:
             metrics.SPEECH_INTENTS.labels(intent).inc()
@@ -156,8 +155,8 @@ class SpeechActions:
             self._keep_transcript(call_sid, text)
         if not result.is_risk:
             return
-        if not self.sessions.redis.set(f"ivr:{{call:{call_sid}}}:scam-warned", "1", nx=True,
-                                       ex=self.holder.current.service.retention.session_ttl_seconds):
+        ttl = self.holder.current.service.retention.session_ttl_seconds
+        if not self.sessions.mark_warned(call_sid, ttl):
             return  # one warning per call
         excerpt = " / ".join([*heard, text if not final else ""]).strip(" /")[-200:]
         scam = {"category": result.category, "score": round(result.score, 3),
@@ -192,9 +191,4 @@ class SpeechActions:
         keep = self.holder.current.service.retention.transcript_seconds
         if keep <= 0:
             return
-        key = f"ivr:{{call:{call_sid}}}:transcript"
-        pipe = self.sessions.redis.pipeline(transaction=False)
-        pipe.rpush(key, f"{time.time():.1f} {text}")
-        pipe.ltrim(key, -200, -1)
-        pipe.expire(key, keep)
-        pipe.execute()
+        self.sessions.append_transcript(call_sid, f"{time.time():.1f} {text}", keep)

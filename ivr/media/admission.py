@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from ivr.flow.session import session_key
+from ivr.flow.session import session_key, stream_key
 from ivr.speech.stream_messages import Start
 from ivr.telephony.stream_token import PARAMETER, check_token
 
@@ -23,10 +23,6 @@ log = logging.getLogger(__name__)
 
 ACCOUNT_MISMATCH, NOT_LIVE, SECOND_STREAM, STORE_DOWN = (
     "account_mismatch", "call_not_live", "second_stream", "store_down")
-
-
-def stream_key(call_sid: str) -> str:
-    return f"ivr:{{call:{call_sid}}}:stream"
 
 
 class StreamAdmission:

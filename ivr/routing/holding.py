@@ -8,7 +8,6 @@ picks a caller from Redis, then dequeues THAT caller via REST to ``/voice/bridge
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -113,13 +112,8 @@ def outcomes(svc: Services | None = None) -> Outcomes:
 
 def session_voice(call_sid: str, svc: Services | None = None) -> tuple[str, str]:
     """(dialect, voice_mode) from the flow's call session; mandarin/elder when unknown."""
-    svc = svc or get_services()
-    try:
-        raw = svc.redis.get(f"ivr:{{call:{call_sid}}}:session")
-        data = json.loads(raw) if raw else {}
-    except (ValueError, TypeError):
-        data = {}
-    return data.get("dialect") or DEFAULT_DIALECT, data.get("voice_mode") or DEFAULT_MODE
+    dialect, mode = (svc or get_services()).sessions.voice_of(call_sid)
+    return dialect or DEFAULT_DIALECT, mode or DEFAULT_MODE
 
 
 def speak(target: VoiceResponse | Gather, parts: list[str], dialect: str, mode: str) -> None:
@@ -321,8 +315,7 @@ def queue_exit() -> Response:
             _abandon(q, sid, "leave")
         resp.hangup()
     elif result in ("queue-full", "error", "system-error"):
-        retries = svc.redis.incr(f"ivr:{{call:{sid}}}:enqueue_retries")
-        svc.redis.expire(f"ivr:{{call:{sid}}}:enqueue_retries", 3600)
+        retries = svc.sessions.count_enqueue_retry(sid)
         log.warning("call %s left the Twilio queue with %s (retry %d)", sid, result, retries)
         if retries <= MAX_ENQUEUE_RETRIES and q.get(sid) is not None:
             add_enqueue(resp, svc)
