@@ -9,7 +9,8 @@ frames, never as a stalled loop. Only what the voice gate passes is decoded.
 Per connection: ``connected``, ``start`` (callSid, customParameters such as ``dialect``), ``media``
 (inbound 20 ms mu-law), ``dtmf``, ``stop``. A malformed message is counted and skipped. Results go
 to ``sink(call_sid, text, final, restricted)`` (the speech actions: Redis + a REST redirect of the
-live call), never to another process's memory. The menu's grammar is read from Redis when the
+live call) through a ``SinkWorker``, so decoding never waits on them; never to another process's
+memory. The menu's grammar is read from Redis when the
 call starts and again only when the flow announces a change (``mark_dirty``, fed by pub/sub).
 """
 
@@ -41,6 +42,7 @@ from ivr.speech.asr import (
     StreamRecognizer,
     Transcript,
 )
+from ivr.speech.sink_worker import SinkWorker
 from ivr.speech.stream_messages import (
     Dtmf,
     Media,
@@ -267,7 +269,9 @@ class MediaServer:
         import os
 
         self.speech = speech if speech is not None and speech.enabled else None
-        self.sink = sink
+        # decoder threads only queue results; the sink's Redis reads and REST redirects run on
+        # the sink's own workers (ivr.speech.sink_worker)
+        self.sink = SinkWorker(sink)
         self.grammar_for = grammar_for
         self.auth = auth
         self.admit = admit
@@ -509,6 +513,7 @@ class MediaServer:
             self._loop.call_soon_threadsafe(self._stop_event.set)
             self._thread.join(10)
         self.executor.shutdown(wait=False, cancel_futures=True)
+        self.sink.close()
 
 
 def _flag(value: str | None) -> bool | None:
