@@ -1,7 +1,7 @@
 """ASR benchmark: speed, real-time capacity, endpoint lag, and Chinese accuracy when possible.
 
 Everything goes through the phone path: audio -> 8 kHz mu-law -> 20 ms frames -> the project's
-recognizers (``ivr.speech.asr``). Figures printed:
+recognizers (``ivr.speech.recognizer``, ``ivr.speech.asr``). Figures printed:
 
 1. sample rate choice: grammar accuracy and speed decoding at 8 kHz vs upsampled 16 kHz;
 2. real-time factor of one stream (grammar-restricted and free-form) on real recorded speech;
@@ -34,7 +34,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from ivr.speech import codec  # noqa: E402
-from ivr.speech.asr import ModelPool, SpeechService, StreamRecognizer  # noqa: E402
+from ivr.speech.asr import SpeechService  # noqa: E402
+from ivr.speech.recognizer import ModelPool, StreamRecognizer  # noqa: E402
 
 SHARED_AUDIO = REPO.parent / "shared" / "audio"
 KO_MENU = ["상담원 연결", "잔액 조회", "카드 분실", "보험 계약", "다시 듣기", "천천히 말해 주세요"]

@@ -33,12 +33,12 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from ivr.speech import codec
-from ivr.speech.asr import (
+from ivr.speech.asr import SpeechService
+from ivr.speech.recognizer import (
     FRAMES_DROPPED,
     UTTERANCES,
     GrammarFor,
     Sink,
-    SpeechService,
     StreamRecognizer,
     Transcript,
 )

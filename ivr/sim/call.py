@@ -23,6 +23,7 @@ from ivr.sim.audio import CallerAudio, load_clip
 from ivr.sim.caller import Caller, Opportunity
 from ivr.sim.clock import CallLog, VirtualClock
 from ivr.sim.control import CallEnded, Instruction, RestInterrupt, Transfer
+from ivr.sim.verbs import run_verb
 from ivr.sim.webhook import Reply, Webhooks, new_sid
 
 if TYPE_CHECKING:
@@ -171,8 +172,6 @@ class SimCall:
         return Transfer(ins.url, ins.method)
 
     def execute(self, verbs: list[twiml.Node], doc_url: str, in_queue: bool = False) -> None:
-        from ivr.sim.verbs import run_verb
-
         for node in verbs:
             self.check()
             run_verb(self, node, doc_url, in_queue)

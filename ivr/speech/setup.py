@@ -6,7 +6,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from ivr.speech.asr import GrammarFor, SpeechService
+from ivr.speech.asr import SpeechService
+from ivr.speech.recognizer import GrammarFor
 
 log = logging.getLogger(__name__)
 

@@ -16,13 +16,13 @@ import logging
 import queue
 import threading
 import zlib
-from collections.abc import Callable
 
 from prometheus_client import Counter
 
+from ivr.speech.recognizer import Sink
+
 log = logging.getLogger(__name__)
 
-SinkFn = Callable[[str, str, bool, bool], None]  # (call_sid, text, final, restricted)
 SINK_DROPPED = Counter("ivr_speech_sink_dropped_total",
                        "Recognised speech events dropped because the sink's queue was full",
                        ["final"])
@@ -32,7 +32,7 @@ _STOP = object()
 class SinkWorker:
     """A sink with the sink's signature that returns at once; ``close`` drains and stops."""
 
-    def __init__(self, sink: SinkFn, workers: int = 2, capacity: int = 1000,
+    def __init__(self, sink: Sink, workers: int = 2, capacity: int = 1000,
                  name: str = "speech-sink"):
         self.sink = sink
         self.dropped = 0

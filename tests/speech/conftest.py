@@ -30,7 +30,7 @@ def ko_model_dir() -> Path:
 def speech_pool(ko_model_dir):
     """The process-wide model pool with the Korean model loaded (~2 s, once per process even
     when another test folder imports these fixtures)."""
-    from ivr.speech.asr import POOL
+    from ivr.speech.recognizer import POOL
 
     POOL.get(ko_model_dir)
     return POOL

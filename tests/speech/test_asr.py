@@ -8,7 +8,8 @@ import time
 import pytest
 
 from ivr.speech import codec
-from ivr.speech.asr import SpeechService, StreamRecognizer, Transcript, fit_grammar
+from ivr.speech.asr import SpeechService
+from ivr.speech.recognizer import StreamRecognizer, Transcript, fit_grammar
 
 from .conftest import MENU
 

@@ -12,7 +12,7 @@ import random
 import pytest
 
 from ivr.speech import codec
-from ivr.speech.asr import StreamRecognizer
+from ivr.speech.recognizer import StreamRecognizer
 from ivr.speech.vad import END, EnergyClassifier, VoiceGate, webrtc_classifier
 from tests.speech.conftest import MENU, ko_model, say_ulaw  # noqa: F401
 
