@@ -71,13 +71,19 @@ def enqueue(sentences: Iterable[str], voice: Voice, queue_name: str, wait_url: s
     resp = VoiceResponse()
     _start_stream(resp, stream)
     say_all(resp, sentences, voice)
+    add_enqueue(resp, queue_name, wait_url, action)
+    return str(resp)
+
+
+def add_enqueue(resp: VoiceResponse, queue_name: str, wait_url: str | None,
+                action: str | None) -> None:
+    """``<Enqueue>`` with our wait and exit URLs (POST), so Redis hears of every held caller."""
     kwargs = {}
     if wait_url:
         kwargs.update(wait_url=wait_url, wait_url_method="POST")
     if action:
         kwargs.update(action=action, method="POST")
     resp.enqueue(queue_name, **kwargs)
-    return str(resp)
 
 
 def goodbye(sentences: Iterable[str], voice: Voice) -> str:
@@ -100,12 +106,7 @@ def failsafe(sentence: str, queue_name: str, dial: str | None, wait_url: str | N
     if dial:
         resp.dial(dial)
         return str(resp)
-    kwargs = {}
-    if wait_url:
-        kwargs.update(wait_url=wait_url, wait_url_method="POST")
-    if action:
-        kwargs.update(action=action, method="POST")
-    resp.enqueue(queue_name, **kwargs)
+    add_enqueue(resp, queue_name, wait_url, action)
     return str(resp)
 
 
