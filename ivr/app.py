@@ -7,8 +7,8 @@ import logging
 from flask import Flask
 
 from ivr.config.holder import ConfigHolder
+from ivr.flow.call_flow import CallFlow
 from ivr.flow.elder_hook import ElderLookup
-from ivr.flow.service import CallFlow
 from ivr.flow.session import SessionStore
 from ivr.flow.speech_actions import SpeechActions
 from ivr.redis_conn import connect, warn_about_persistence

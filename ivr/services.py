@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # types only: this module is wiring, it must not pull the wor
     import redis
 
     from ivr.config.holder import ConfigHolder
-    from ivr.flow.service import CallFlow
+    from ivr.flow.call_flow import CallFlow
     from ivr.flow.session import SessionStore
     from ivr.flow.speech_actions import SpeechActions
     from ivr.routing.outcomes import Outcomes

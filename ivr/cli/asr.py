@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from ivr.speech import codec
-from ivr.speech.models import (
+from ivr.speech.model_files import (
     DEFAULT_MODEL,
     REGISTRY,
     ModelFetchError,

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from ivr.cli.asr import models as models_group
-from ivr.speech import models
+from ivr.speech import model_files as models
 
 
 def _model_zip(name: str) -> bytes:
