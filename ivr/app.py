@@ -73,13 +73,13 @@ def create_app(settings: Settings | None = None, *, allow_last_good: bool = Fals
     app.extensions[EXTENSION_KEY] = svc
 
     from ivr import health
-    from ivr.routing import console, holding
+    from ivr.routing import console
     from ivr.speech import audio_blueprint
-    from ivr.telephony import webhooks
+    from ivr.telephony import queue_routes, webhooks
 
     # No /media here: streams go to the media process (ivr.media), so a call's audio never
     # holds a webhook worker's thread.
-    for bp in (webhooks.bp, holding.bp, console.bp, audio_blueprint.bp, health.bp):
+    for bp in (webhooks.bp, queue_routes.bp, console.bp, audio_blueprint.bp, health.bp):
         app.register_blueprint(bp)
 
     svc.reconciler = reconciler = Reconciler(svc, svc.flow)

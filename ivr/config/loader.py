@@ -139,8 +139,12 @@ def cross_check(
         out.extend(_needs_default(node.intro, default, menus_file, f"nodes.{node_id}.intro",
                                   allow_empty=True))
     for name in type(menus.phrases).model_fields:
-        out.extend(_needs_default(getattr(menus.phrases, name), default, menus_file,
-                                  f"phrases.{name}"))
+        if name != "queue":
+            out.extend(_needs_default(getattr(menus.phrases, name), default, menus_file,
+                                      f"phrases.{name}"))
+    for name in type(menus.phrases.queue).model_fields:
+        out.extend(_needs_default(getattr(menus.phrases.queue, name), default, menus_file,
+                                  f"phrases.queue.{name}"))
     root_keys = {o.key for o in menus.nodes[menus.root].options}
     greeting_keys: dict[str, str] = {}
     for i, offer in enumerate(service.dialects.offered):

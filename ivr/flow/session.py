@@ -278,3 +278,10 @@ class SessionStore:
         retries = int(self.redis.incr(key))
         self.redis.expire(key, ttl)
         return retries
+
+    def remember_verstat(self, call_sid: str, verstat: str, ttl: int) -> None:
+        """/voice/incoming: keep the call's StirVerstat for a call-back decided later."""
+        self.redis.set(call_key(call_sid, "verstat"), verstat[:64], ex=max(60, ttl))
+
+    def verstat(self, call_sid: str) -> str | None:
+        return self.redis.get(call_key(call_sid, "verstat"))

@@ -29,7 +29,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from ivr import metrics
 from ivr.routing import console_text as T
-from ivr.routing import holding
+from ivr.routing import dispatch
 from ivr.routing.agents import (
     agent_for_token,
     csrf_ok,
@@ -238,14 +238,14 @@ def api_queue() -> Response:
     if g.agent is None and not g.bearer:
         return _json_error(401, "login_required")
     svc = get_services()
-    q = holding.call_queue(svc)
+    q = svc.queue
     now = time.time()
     sizes = q.sizes()
     for priority, count in sizes.items():
         metrics.QUEUE_LENGTH.labels(priority).set(count)
     current = None
     if g.agent is not None:
-        holding.outcomes(svc).heartbeat(g.agent.id, now)
+        svc.outcomes.heartbeat(g.agent.id, now)
         held = q.held_by(g.agent.id)
         current = _public(held, now) if held else None
     return jsonify({
@@ -265,10 +265,10 @@ def api_accept() -> Response:
     if isinstance(agent, Response):
         return agent
     try:
-        entry = holding.connect_next(agent)
+        entry = dispatch.connect_next(get_services(), agent)
     except AgentBusy as busy:
         return _json_error(409, "busy", call_sid=busy.call_sid)
-    except holding.DispatchError as exc:
+    except dispatch.DispatchError as exc:
         if exc.reason == "not_queued":
             return _json_error(409, "not_queued", reason=exc.reason)
         return _json_error(503, "dispatch", reason=exc.reason)
@@ -287,7 +287,7 @@ def api_finish() -> Response:
     disposition = str(body.get("disposition") or "resolved")
     if disposition not in DISPOSITIONS:
         return _json_error(400, "unknown_disposition", allowed=list(DISPOSITIONS))
-    entry = holding.finish_call(agent, disposition)
+    entry = dispatch.finish_call(get_services(), agent, disposition)
     if entry is None:
         return _json_error(409, "no_current")
     log.info("agent %s finished %s: %s", agent.id, entry.call_sid, disposition)

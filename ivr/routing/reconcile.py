@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from ivr import metrics
-from ivr.routing import holding
+from ivr.routing import dispatch
 from ivr.services import Services
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class Reconciler:
 
     @property
     def interval(self) -> float:
-        return self._interval or holding.queue_rules(self.svc).reconcile_interval_seconds
+        return self._interval or self.svc.config.current.agents.queue.reconcile_interval_seconds
 
     def run_once(self, now: float | None = None, lease: bool = True) -> ReconcileReport | None:
         """One pass; None when another worker holds the lease or Twilio did not answer."""
@@ -85,12 +85,12 @@ class Reconciler:
         """Queue entries and call-back numbers past their retention (config ``retention``) are
         removed, whatever Twilio answers; counted as abandoned."""
         try:
-            removed = holding.call_queue(self.svc).expire_old(now)
+            removed = self.svc.queue.expire_old(now)
         except Exception:
             log.warning("retention sweep of the queue failed", exc_info=True)
             return []
         for entry in removed:
-            holding.outcomes(self.svc).abandoned(
+            self.svc.outcomes.abandoned(
                 entry.call_sid, entry.waited(now),
                 reason="callback_expired" if entry.callback else "retention")
         if removed:
@@ -98,18 +98,18 @@ class Reconciler:
         return [e.call_sid for e in removed]
 
     def _members(self) -> list[str]:
-        qsid = holding.twilio_queue_sid(self.svc)
+        qsid = dispatch.twilio_queue_sid(self.svc)
         if qsid is None:
             return []
         try:
             return self.svc.calls.queue_members(qsid)
         except Exception:
-            qsid = holding.twilio_queue_sid(self.svc, refresh=True)  # a stale queue SID?
+            qsid = dispatch.twilio_queue_sid(self.svc, refresh=True)  # a stale queue SID?
             return self.svc.calls.queue_members(qsid) if qsid else []
 
     def _apply(self, members: list[str], now: float) -> ReconcileReport:
-        q = holding.call_queue(self.svc)
-        rules = holding.queue_rules(self.svc)
+        q = self.svc.queue
+        rules = self.svc.config.current.agents.queue
         report = ReconcileReport(twilio_members=len(members))
         present = set(members)
         for sid in members:
@@ -126,7 +126,7 @@ class Reconciler:
                 continue
             what, removed = q.remove(entry.call_sid)
             if removed is not None:
-                holding.outcomes(self.svc).abandoned(entry.call_sid, removed.waited(now),
+                self.svc.outcomes.abandoned(entry.call_sid, removed.waited(now),
                                                      reason="ghost")
                 report.ghosts.append(entry.call_sid)
                 report.redis_waiting -= 1

@@ -584,7 +584,7 @@ def stray_id(workdir: Path) -> DrillResult:
 def stale_queue_sid(workdir: Path, callers: int = 5) -> DrillResult:
     """The process remembers a queue SID Twilio no longer knows (404 on every member): the app
     looks the queue up again instead of closing every caller as gone."""
-    from ivr.routing import holding
+    from ivr.routing import dispatch
 
     rig = Rig(workdir)
     try:
@@ -592,7 +592,7 @@ def stale_queue_sid(workdir: Path, callers: int = 5) -> DrillResult:
         rig.wait_until(lambda: rig.queued_in_redis(calls) and rig.in_twilio_queue(calls), 60,
                        "callers queued")
         name = rig.svc.config.current.service.twilio.queue_name
-        holding._queue_sids[(id(rig.svc.calls), name)] = "QU" + "f" * 32
+        dispatch._queue_sids[(id(rig.svc.calls), name)] = "QU" + "f" * 32
         rig.serve_all(calls)
         rig.wait_bridged(calls)
         return rig.result("stale queue SID", calls, "queue looked up again")

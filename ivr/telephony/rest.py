@@ -70,6 +70,14 @@ class CallControl:
     def __init__(self, client: Client):
         self.client = client
 
+    # what a failure or a status means, for callers that do not import the Twilio edge
+    classify = staticmethod(classify)
+
+    @staticmethod
+    def is_ended(status: str | None) -> bool:
+        """True for a call Twilio reports as over (None: Twilio does not know the call)."""
+        return status is None or status in ENDED_STATUSES
+
     def redirect(self, call_sid: str, url: str) -> None:
         """Abandon the call's current TwiML and fetch ``url`` (speech intents, scam warnings)."""
         self.client.calls(call_sid).update(url=url, method="POST")

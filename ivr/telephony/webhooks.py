@@ -12,7 +12,6 @@ import re
 from flask import Blueprint, Response, abort, request
 
 from ivr import metrics
-from ivr.routing.holding import remember_verstat
 from ivr.services import get_services
 from ivr.telephony.failsafe import install_failsafe
 from ivr.telephony.public_url import MEDIA_PORT_ENV  # noqa: F401 - imported from here
@@ -72,8 +71,8 @@ def incoming() -> Response:
     verstat = request.form.get("StirVerstat")
     if verstat:  # the caller-verification verdict, for a call-back offered later
         svc = get_services()
-        remember_verstat(svc, sid, verstat,
-                         svc.config.current.service.retention.session_ttl_seconds)
+        svc.sessions.remember_verstat(sid, verstat,
+                                      svc.config.current.service.retention.session_ttl_seconds)
     return xml(get_services().flow.incoming(sid, request.form.get("From", ""), ws_base(),
                                             to_number=request.form.get("To", "")))
 

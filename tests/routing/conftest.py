@@ -16,14 +16,15 @@ import yaml
 from flask import Flask
 from twilio.request_validator import RequestValidator
 
-from ivr.config.models import CallbackSettings
+from ivr.config.models import CallbackSettings, QueuePhrases
 from ivr.flow.session import SessionStore
-from ivr.routing import console, holding
+from ivr.routing import console, dispatch
 from ivr.routing.agents_config import AgentsConfig
 from ivr.routing.outcomes import Outcomes
 from ivr.routing.queue import CallQueue, queue_retention
 from ivr.services import EXTENSION_KEY, Services
 from ivr.settings import Settings
+from ivr.telephony import queue_routes
 from ivr.telephony.rest import CallControl, make_client
 from ivr.understanding.audit import ScamAudit
 
@@ -130,7 +131,8 @@ def make_app(redis_client, stub: TwilioStub, tmp_path: Path, agents: AgentsConfi
                               callbacks=CallbackSettings(),
                               twilio=SimpleNamespace(queue_name="hotline"),
                               failsafe=SimpleNamespace(dial=None))
-    config = SimpleNamespace(current=SimpleNamespace(service=service,
+    menus = SimpleNamespace(phrases=SimpleNamespace(queue=QueuePhrases()))
+    config = SimpleNamespace(current=SimpleNamespace(service=service, menus=menus,
                                                      agents=agents or demo_agents()))
     calls = CallControl(make_client(ACCOUNT, AUTH_TOKEN,
                                     api_base=f"http://127.0.0.1:{stub.port}"))
@@ -143,9 +145,9 @@ def make_app(redis_client, stub: TwilioStub, tmp_path: Path, agents: AgentsConfi
                         retention=lambda: queue_retention(config.current.service)),
         outcomes=Outcomes(redis_client), audit=ScamAudit(redis_client),
     )
-    app.register_blueprint(holding.bp)
+    app.register_blueprint(queue_routes.bp)
     app.register_blueprint(console.bp)
-    holding._queue_sids.clear()
+    dispatch._queue_sids.clear()
     return app
 
 

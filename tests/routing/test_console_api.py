@@ -5,18 +5,18 @@ from __future__ import annotations
 import re
 import time
 
-from ivr.routing import holding
 from ivr.routing.agents import token_digest
 from ivr.routing.auth_store import ThrottleLimits
 from ivr.routing.outcomes import Outcomes
 from ivr.routing.queue import QueueEntry
+from ivr.services import get_services
 
 from .conftest import API_TOKEN, DEMO_PASSWORDS, demo_agents, make_app
 
 
 def add(app, sid, priority="elder", **ctx):
     with app.app_context():
-        holding.call_queue().enqueue(QueueEntry(sid, priority, None, time.time() - 3, ctx))
+        get_services().queue.enqueue(QueueEntry(sid, priority, None, time.time() - 3, ctx))
 
 
 def login(client, agent="wang", address="127.0.0.1"):

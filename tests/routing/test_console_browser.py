@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from ivr.routing import holding
 from ivr.routing.queue import QueueEntry
+from ivr.services import get_services
 
 from .conftest import DEMO_PASSWORDS
 
@@ -52,7 +52,7 @@ def page():
 def test_agent_logs_in_accepts_sees_context_and_finishes(app, served, page, twilio_stub,
                                                          tmp_path):
     with app.app_context():
-        q = holding.call_queue()
+        q = get_services().queue
         q.enqueue(QueueEntry("CAnormal", "normal", None, time.time() - 90,
                              {"reason": "menu", "caller_masked": "+86138******11"}))
         q.enqueue(QueueEntry("CAelder", "elder", None, time.time() - 30, {
@@ -102,4 +102,4 @@ def test_agent_logs_in_accepts_sees_context_and_finishes(app, served, page, twil
         "async () => (await fetch('/agent/api/accept', {method: 'POST'})).status")
     assert status == 403
     with app.app_context():
-        assert holding.call_queue().held_by("wang") is None
+        assert get_services().queue.held_by("wang") is None

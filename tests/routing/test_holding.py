@@ -8,9 +8,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from ivr.routing import holding
+from ivr.routing import dispatch
 from ivr.routing.outcomes import Outcomes
 from ivr.routing.queue import QueueEntry
+from ivr.services import get_services
 from ivr.speech.numbers import chinese_number
 
 from .conftest import PUBLIC, QUEUE_SID, demo_agents, signed_post
@@ -34,7 +35,7 @@ SID_NORMAL = "CAfea087517c26fadd409bd4b9dc642555"
 
 def enqueue(app, sid, priority="elder", skill=None, waited=5.0, **ctx):
     with app.app_context():
-        q = holding.call_queue()
+        q = get_services().queue
         q.enqueue(QueueEntry(sid, priority, skill, time.time() - waited,
                              {"elder": priority == "elder", "caller_masked": "+86139******78",
                               **ctx}))
@@ -126,11 +127,11 @@ def test_call_back_keeps_the_place_and_calls_back_when_accepted(app, twilio_stub
                        {"CallSid": SID_CB, "QueueResult": "leave"}).get_data(as_text=True)
     assert "<Hangup" in body
     with app.app_context():
-        assert holding.on_call_completed(SID_CB) == "kept"
+        assert dispatch.on_call_completed(get_services(), SID_CB) == "kept"
         assert q.position(SID_CB) == 1
         wang = demo_agents().agent("wang")
         with app.test_request_context():
-            entry = holding.connect_next(wang)
+            entry = dispatch.connect_next(get_services(), wang)
     assert entry.call_sid == SID_CB and entry.status == "calling_back"
     created = twilio_stub.posts("/Calls.json")
     assert len(created) == 1
@@ -148,7 +149,7 @@ def test_accept_dequeues_that_caller_to_the_bridge(app, twilio_stub):
     enqueue(app, SID_NORMAL, "normal", waited=50)
     enqueue(app, SID_ELDER, "elder", waited=5)
     with app.test_request_context():
-        entry = holding.connect_next(demo_agents().agent("li"))
+        entry = dispatch.connect_next(get_services(), demo_agents().agent("li"))
     assert entry.call_sid == SID_ELDER and entry.agent == "li"
     member = twilio_stub.posts("/Members/")
     assert len(member) == 1
@@ -167,8 +168,8 @@ def test_a_caller_who_is_gone_is_abandoned_and_the_next_one_is_taken(app, twilio
     enqueue(app, SID_HERE, "elder")
     twilio_stub.gone.add(SID_GONE)
     with app.test_request_context():
-        q = holding.call_queue()
-        entry = holding.connect_next(demo_agents().agent("wang"))
+        q = get_services().queue
+        entry = dispatch.connect_next(get_services(), demo_agents().agent("wang"))
         assert entry.call_sid == SID_HERE
         assert q.get(SID_GONE) is None
         assert Outcomes(q.r).get(SID_GONE)["reason"] == "gone"
@@ -178,8 +179,8 @@ def test_a_rest_outage_puts_the_caller_back_in_place(app, twilio_stub):
     q = enqueue(app, SID_1, "elder")
     enqueue(app, SID_2, "normal")
     twilio_stub.failing = True
-    with app.test_request_context(), pytest.raises(holding.DispatchError):
-        holding.connect_next(demo_agents().agent("wang"))
+    with app.test_request_context(), pytest.raises(dispatch.DispatchError):
+        dispatch.connect_next(get_services(), demo_agents().agent("wang"))
     assert q.position(SID_1) == 1 and q.held_by("wang") is None
 
 
@@ -187,7 +188,7 @@ def test_unanswered_agent_sends_the_caller_back_to_their_place(app):
     q = enqueue(app, SID_1, "elder")
     enqueue(app, SID_2, "elder")
     with app.test_request_context():
-        holding.connect_next(demo_agents().agent("wang"))
+        dispatch.connect_next(get_services(), demo_agents().agent("wang"))
     body = signed_post(app.test_client(), "/voice/bridge-done?agent=wang",
                        {"CallSid": SID_1, "DialCallStatus": "no-answer"}).get_data(as_text=True)
     assert "<Enqueue" in body and 'waitUrl="/voice/wait"' in body and ">hotline<" in body
@@ -204,7 +205,8 @@ def test_hangup_while_waiting_removes_and_counts_abandoned(app, redis_client):
     rec = Outcomes(redis_client).get(SID_1)
     assert rec["event"] == "abandoned" and float(rec["wait_seconds"]) >= 42
     with app.app_context():
-        assert holding.on_call_completed(SID_1) == "absent"  # the status callback: no-op
+        # the status callback: no-op
+        assert dispatch.on_call_completed(get_services(), SID_1) == "absent"
 
 
 def test_a_caller_reaching_the_bridge_while_queued_again_leaves_the_queue(app, twilio_stub):
@@ -215,5 +217,5 @@ def test_a_caller_reaching_the_bridge_while_queued_again_leaves_the_queue(app, t
                        {"CallSid": SID_NORMAL}).get_data(as_text=True)
     assert "<Dial" in body
     with app.app_context():
-        assert holding.call_queue().get(SID_NORMAL) is None
-        assert holding.connect_next(demo_agents().agent("wang")) is None
+        assert get_services().queue.get(SID_NORMAL) is None
+        assert dispatch.connect_next(get_services(), demo_agents().agent("wang")) is None

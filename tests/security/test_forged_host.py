@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import time
 
-from ivr.routing import holding
 from tests.helpers import BASE, call_params, new_call_sid, post_signed, signature
 
 from .conftest import TWILIO_ROUTES
@@ -100,7 +99,7 @@ def test_a_worker_that_saw_no_request_redirects_to_the_public_url(app, stub):
     client = app.test_client()
     sid = new_call_sid()
     assert post_signed(client, "/voice/incoming", call_params(sid)).status_code == 200
-    fresh = holding.public_base(svc)
+    fresh = svc.public_url()
     assert fresh == BASE
     svc.speech_actions.on_speech(sid, "人工", True, True)
     deadline = time.time() + 5
