@@ -7,6 +7,7 @@ import logging
 from flask import Flask
 
 from ivr.config.holder import ConfigHolder
+from ivr.config.public_url import base_url
 from ivr.flow.call_flow import CallFlow
 from ivr.flow.elder_hook import ElderLookup
 from ivr.flow.session import SessionStore
@@ -56,9 +57,10 @@ def create_app(settings: Settings | None = None, *, allow_last_good: bool = Fals
         outcomes=Outcomes(client), voices=_voices(settings, holder),
         audit=ScamAudit(client, retention_days=lambda: holder.current.service.retention.audit_days),
     )
-    svc.public_url()  # no public URL outside dev mode: refuse to build (PublicUrlError)
-    svc.speech_actions = actions = SpeechActions(holder, sessions, calls, svc.public_url,
-                                                 svc.queue, svc.audit)
+    base_url(settings, holder)  # no public URL outside dev mode: refuse to build
+    svc.speech_actions = actions = SpeechActions(holder, sessions, calls,
+                                                 lambda: base_url(settings, holder), svc.queue,
+                                                 svc.audit)
     svc.speech = speech_service = _speech(settings, holder, actions, speech)
     svc.flow = CallFlow(
         holder, sessions, settings.secret_key, queue=svc.queue, voices=svc.voices,
@@ -74,12 +76,11 @@ def create_app(settings: Settings | None = None, *, allow_last_good: bool = Fals
 
     from ivr import health
     from ivr.routing import console
-    from ivr.speech import audio_blueprint
-    from ivr.telephony import queue_routes, webhooks
+    from ivr.telephony import audio_route, queue_routes, webhooks
 
     # No /media here: streams go to the media process (ivr.media), so a call's audio never
     # holds a webhook worker's thread.
-    for bp in (webhooks.bp, queue_routes.bp, console.bp, audio_blueprint.bp, health.bp):
+    for bp in (webhooks.bp, queue_routes.bp, console.bp, audio_route.bp, health.bp):
         app.register_blueprint(bp)
 
     svc.reconciler = reconciler = Reconciler(svc, svc.flow)

@@ -52,30 +52,6 @@ class Services:
     flow: CallFlow | None = None
     reconciler: Reconciler | None = None
 
-    def public_url(self) -> str:
-        """The base URL Twilio reaches this service at (``ivr.telephony.public_url``): env
-        ``IVR_PUBLIC_URL``, else config ``public_url``, else the dev-mode loopback default.
-        Never derived from a request. Raises PublicUrlError when there is none."""
-        from ivr.telephony.public_url import PublicUrlError, resolve
-
-        s = self.settings
-        url = resolve(s.public_url, self.config.current.service.public_url, s.dev_mode,
-                      s.dev_public_url)
-        if url is None:
-            raise PublicUrlError("no public URL configured (IVR_PUBLIC_URL or public_url)")
-        return url
-
-    def media_stream_url(self) -> str:
-        """The ``<Stream url>`` (``ivr.telephony.public_url.media_stream_url``)."""
-        import os
-
-        from ivr.telephony.public_url import MEDIA_PORT_ENV, media_stream_url
-
-        service = self.config.current.service
-        explicit = bool(self.settings.public_url or service.public_url)
-        return media_stream_url(self.public_url(), getattr(service, "media_url", None), explicit,
-                                os.environ.get(MEDIA_PORT_ENV))
-
 
 def get_services() -> Services:
     """The services of the current Flask app."""

@@ -7,8 +7,8 @@ password is a documented demo one stops the start.
 
 from __future__ import annotations
 
+from ivr.config import public_url
 from ivr.settings import Settings
-from ivr.telephony import public_url
 
 
 def startup_problems(settings: Settings, config,

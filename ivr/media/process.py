@@ -14,6 +14,7 @@ import signal
 from dataclasses import dataclass
 
 from ivr.config.holder import ConfigHolder
+from ivr.config.public_url import MEDIA_PORT_ENV, PublicUrlError, media_stream_url, resolve
 from ivr.flow.session import SessionStore
 from ivr.flow.speech_actions import SpeechActions
 from ivr.media.admission import StreamAdmission
@@ -24,7 +25,6 @@ from ivr.redis_conn import connect
 from ivr.routing.queue import CallQueue, queue_retention
 from ivr.settings import Settings
 from ivr.speech.setup import speech_from_config
-from ivr.telephony.public_url import MEDIA_PORT_ENV, PublicUrlError, media_stream_url, resolve
 from ivr.telephony.rest import TWILIO_API, CallControl, make_client
 from ivr.understanding.audit import ScamAudit
 

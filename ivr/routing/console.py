@@ -28,6 +28,7 @@ from flask import (
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from ivr import metrics
+from ivr.config.public_url import base_url
 from ivr.routing import console_text as T
 from ivr.routing import dispatch
 from ivr.routing.agents import (
@@ -70,7 +71,8 @@ def _cookie_defaults(state) -> None:
     secure = True
     if svc is not None:
         try:
-            secure = svc.public_url().startswith("https://") or not svc.settings.dev_mode
+            url = base_url(svc.settings, svc.config)
+            secure = url.startswith("https://") or not svc.settings.dev_mode
         except ValueError:
             secure = True
     cfg["SESSION_COOKIE_SECURE"] = secure

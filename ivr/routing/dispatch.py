@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from twilio.base.exceptions import TwilioRestException
 
 from ivr import metrics
+from ivr.config import public_url
 from ivr.routing.agents_config import Agent
 from ivr.routing.queue import CallQueue, QueueEntry
 
@@ -76,7 +77,7 @@ def connect_next(svc: Services, agent: Agent, base_url: str | None = None,
     q, out = svc.queue, svc.outcomes
     # the configured public URL, never a request's Host: a forged Host must not choose where a
     # caller is sent
-    base = (base_url or svc.public_url()).rstrip("/")
+    base = (base_url or public_url.base_url(svc.settings, svc.config)).rstrip("/")
     while True:
         entry = q.accept_next(agent.id, agent.skills, now)
         if entry is None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from ivr.config.public_url import base_url
 from ivr.services import get_services
 from ivr.telephony.signature import twilio_signed
 
@@ -10,7 +11,7 @@ from ivr.telephony.signature import twilio_signed
 def _context():
     svc = get_services()
     # the signed URL is rebuilt from the configured public URL only (never Host / X-Forwarded-*)
-    return svc.settings.twilio_auth_token, svc.public_url(), ()
+    return svc.settings.twilio_auth_token, base_url(svc.settings, svc.config), ()
 
 
 signed = twilio_signed(_context)

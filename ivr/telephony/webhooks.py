@@ -12,9 +12,12 @@ import re
 from flask import Blueprint, Response, abort, request
 
 from ivr import metrics
+from ivr.config.public_url import (
+    MEDIA_PORT_ENV,  # noqa: F401 - imported from here
+    stream_url,
+)
 from ivr.services import get_services
 from ivr.telephony.failsafe import install_failsafe
-from ivr.telephony.public_url import MEDIA_PORT_ENV  # noqa: F401 - imported from here
 from ivr.telephony.signature import malformed_parameters
 from ivr.telephony.webhook_auth import signed, signed_any_format
 
@@ -61,7 +64,8 @@ def ws_base() -> str:
     """The media stream's URL as Twilio must reach it (the media process, not this worker):
     config ``media_url``, else the public URL's ``/media`` (``Services.media_stream_url``);
     never this request's Host."""
-    return get_services().media_stream_url()
+    svc = get_services()
+    return stream_url(svc.settings, svc.config)
 
 
 @bp.post("/incoming")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import time
 
+from ivr.config.public_url import base_url
 from tests.helpers import BASE, call_params, new_call_sid, post_signed, signature
 
 from .conftest import TWILIO_ROUTES
@@ -99,7 +100,7 @@ def test_a_worker_that_saw_no_request_redirects_to_the_public_url(app, stub):
     client = app.test_client()
     sid = new_call_sid()
     assert post_signed(client, "/voice/incoming", call_params(sid)).status_code == 200
-    fresh = svc.public_url()
+    fresh = base_url(svc.settings, svc.config)
     assert fresh == BASE
     svc.speech_actions.on_speech(sid, "人工", True, True)
     deadline = time.time() + 5

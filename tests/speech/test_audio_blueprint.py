@@ -10,8 +10,8 @@ from flask import Flask
 
 from ivr.config.voice_profiles import load_profiles
 from ivr.services import EXTENSION_KEY
-from ivr.speech.audio_blueprint import bp
 from ivr.speech.voices import VoiceCatalog
+from ivr.telephony.audio_route import bp
 
 REPO = Path(__file__).resolve().parents[2]
 TEXT = "您好，如需人工服务，请按零。"

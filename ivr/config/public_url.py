@@ -13,6 +13,8 @@ refuses to start.
 from __future__ import annotations
 
 import ipaddress
+import os
+from typing import Any
 from urllib.parse import urlsplit
 
 LOOPBACK_NAMES = {"localhost", "ip6-localhost"}
@@ -99,3 +101,22 @@ def media_stream_url(public: str, media_url: str | None, explicit_public: bool,
         host = urlsplit(public).hostname or "127.0.0.1"
         return f"ws://{host}:{media_port}{MEDIA_PATH}"
     return websocket_base(public) + MEDIA_PATH
+
+
+def base_url(settings: Any, config: Any) -> str:
+    """The base URL Twilio reaches this service at: env ``IVR_PUBLIC_URL``, else config
+    ``public_url``, else the dev-mode loopback default (``config`` is the ConfigHolder). Never
+    derived from a request. Raises PublicUrlError when there is none."""
+    url = resolve(settings.public_url, config.current.service.public_url, settings.dev_mode,
+                  settings.dev_public_url)
+    if url is None:
+        raise PublicUrlError("no public URL configured (IVR_PUBLIC_URL or public_url)")
+    return url
+
+
+def stream_url(settings: Any, config: Any) -> str:
+    """The ``<Stream url>``: config ``media_url``, else the public URL's ``/media``."""
+    service = config.current.service
+    explicit = bool(settings.public_url or service.public_url)
+    return media_stream_url(base_url(settings, config), getattr(service, "media_url", None),
+                            explicit, os.environ.get(MEDIA_PORT_ENV))
