@@ -7,11 +7,11 @@ import logging
 from flask import Flask
 
 from ivr.config.holder import ConfigHolder
-from ivr.config.public_url import base_url
 from ivr.flow.call_flow import CallFlow
 from ivr.flow.elder_hook import ElderLookup
 from ivr.flow.session import SessionStore
 from ivr.flow.speech_actions import SpeechActions
+from ivr.public_url import base_url
 from ivr.redis_conn import connect, warn_about_persistence
 from ivr.routing.caller_watch import CallerWatch
 from ivr.routing.outcomes import Outcomes

@@ -7,7 +7,7 @@ password is a documented demo one stops the start.
 
 from __future__ import annotations
 
-from ivr.config import public_url
+from ivr import public_url
 from ivr.settings import Settings
 
 

@@ -14,13 +14,13 @@ import signal
 from dataclasses import dataclass
 
 from ivr.config.holder import ConfigHolder
-from ivr.config.public_url import MEDIA_PORT_ENV, PublicUrlError, media_stream_url, resolve
 from ivr.flow.session import SessionStore
 from ivr.flow.speech_actions import SpeechActions
 from ivr.media.admission import StreamAdmission
 from ivr.media.auth import twilio_stream_auth
 from ivr.media.grammar_feed import GrammarFeed
 from ivr.media.server import MediaServer
+from ivr.public_url import MEDIA_PORT_ENV, PublicUrlError, media_stream_url, resolve
 from ivr.redis_conn import connect
 from ivr.routing.queue import CallQueue, queue_retention
 from ivr.settings import Settings

@@ -28,7 +28,7 @@ from flask import (
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from ivr import metrics
-from ivr.config.public_url import base_url
+from ivr.public_url import base_url
 from ivr.routing import console_text as T
 from ivr.routing import dispatch
 from ivr.routing.agents import (

@@ -16,8 +16,7 @@ from urllib.parse import urlencode
 
 from twilio.base.exceptions import TwilioRestException
 
-from ivr import metrics
-from ivr.config import public_url
+from ivr import metrics, public_url
 from ivr.routing.agents_config import Agent
 from ivr.routing.queue import CallQueue, QueueEntry
 

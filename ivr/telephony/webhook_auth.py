@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from ivr.config.public_url import base_url
+from ivr.public_url import base_url
 from ivr.services import get_services
 from ivr.telephony.signature import twilio_signed
 

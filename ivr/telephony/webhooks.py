@@ -12,7 +12,7 @@ import re
 from flask import Blueprint, Response, abort, request
 
 from ivr import metrics
-from ivr.config.public_url import (
+from ivr.public_url import (
     MEDIA_PORT_ENV,  # noqa: F401 - imported from here
     stream_url,
 )

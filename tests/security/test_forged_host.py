@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import time
 
-from ivr.config.public_url import base_url
+from ivr.public_url import base_url
 from tests.helpers import BASE, call_params, new_call_sid, post_signed, signature
 
 from .conftest import TWILIO_ROUTES

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ivr.config.public_url import (
+from ivr.public_url import (
     PublicUrlError,
     normalise,
     problems,
