@@ -296,15 +296,7 @@ def bridge() -> Response:
     if agent is None:  # config changed under us: back to the caller's old place
         log.error("bridge for unknown agent %r; requeueing %s", request.args.get("agent"),
                   caller_sid)
-        q.requeue(caller_sid)
-        dispatch.mark_bridged(svc, caller_sid, with_agent=False)
-        if is_callback:
-            speak(resp, [text("callback_later", dialect)], dialect, mode)
-            resp.hangup()
-        else:
-            speak(resp, [text("agent_missed", dialect)], dialect, mode)
-            add_enqueue(resp, svc)
-        return twiml(resp)
+        return twiml(_back_to_old_place(svc, resp, caller_sid, is_callback))
     entry = q.get(caller_sid)
     priority = entry.priority if entry else "normal"
     if entry is not None and entry.state == "waiting" and not is_callback:
@@ -348,7 +340,13 @@ def bridge_done() -> Response:
         return twiml(resp)
     log.warning("agent %s did not answer %s (%s); requeueing", request.args.get("agent"),
                 caller_sid, status)
-    q.requeue(caller_sid)
+    return twiml(_back_to_old_place(svc, resp, caller_sid, is_callback))
+
+
+def _back_to_old_place(svc: Services, resp: VoiceResponse, caller_sid: str,
+                       is_callback: bool) -> VoiceResponse:
+    """No agent after all: the caller keeps their place (a call-back is tried again later)."""
+    svc.queue.requeue(caller_sid)
     dispatch.mark_bridged(svc, caller_sid, with_agent=False)
     dialect, mode = session_voice(caller_sid, svc)
     if is_callback:
@@ -357,7 +355,7 @@ def bridge_done() -> Response:
     else:
         speak(resp, [text("agent_missed", dialect)], dialect, mode)
         add_enqueue(resp, svc)
-    return twiml(resp)
+    return resp
 
 
 @bp.post("/voice/callback-status")
