@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 from ivr import metrics
 from ivr.config.models import text_for
-from ivr.flow import twiml
 from ivr.flow.engine import (
     CallerInfo,
     CallState,
@@ -31,6 +30,7 @@ from ivr.flow.session import CallRecord, SessionStore
 from ivr.flow.twiml_cache import STEP_MARK, TOKEN_MARK, TwimlCache
 from ivr.privacy import mask_number
 from ivr.routing.caller_watch import caller_key
+from ivr.telephony import twiml
 from ivr.telephony.stream_token import PARAMETER as STREAM_TOKEN
 from ivr.telephony.stream_token import make_token
 

@@ -27,6 +27,7 @@ from ivr.routing.queue import CallQueue, QueueEntry
 from ivr.services import Services, get_services
 from ivr.speech.numbers import chinese_number
 from ivr.speech.voices import queue_pieces
+from ivr.telephony import twiml
 from ivr.telephony.failsafe import install_failsafe
 from ivr.telephony.webhook_auth import signed
 
@@ -68,39 +69,25 @@ def speak(target: VoiceResponse | Gather, parts: list[str], dialect: str, mode: 
         except Exception:  # a voice problem must never cost the caller their prompt
             log.exception("voice catalog failed; falling back to <Say>")
     if playables is None:  # counts in words, as the rendered pieces say them
-        playables = [_Text(chinese_number(int(p), counting=True) if p.isdigit() else p)
-                     for p in parts]
+        playables = [twiml.Speech(None, chinese_number(int(p), counting=True) if p.isdigit()
+                                  else p) for p in parts]
     playables = list(playables)
     if any(not getattr(p, "url", None) for p in playables) and len(playables) > 1:
         # a piece is not rendered yet: one <Say> of the whole, not audio and speech mixed
-        playables = [_Text("".join(p.text for p in playables))]
-    language = SAY_LANGUAGE.get(dialect, "zh-CN")
-    for p in playables:
-        if getattr(p, "url", None):
-            target.play(p.url)
-        else:
-            target.say(p.text, language=language)
+        playables = [twiml.Speech(None, "".join(p.text for p in playables))]
+    twiml.play_or_say(target, playables, SAY_LANGUAGE.get(dialect, "zh-CN"))
 
 
-class _Text:
-    url = None
-
-    def __init__(self, value: str):
-        self.text = value
-
-
-def twiml(resp: VoiceResponse) -> Response:
+def answer(resp: VoiceResponse) -> Response:
+    """The TwiML answer of a queue route (``text/xml``, as Twilio's queue pages use)."""
     return Response(str(resp), mimetype="text/xml")
 
 
 def add_enqueue(resp: VoiceResponse, svc: Services | None = None) -> None:
-    """``<Enqueue>`` into the hotline queue with our wait and exit URLs (also for the flow)."""
+    """``<Enqueue>`` into the hotline queue with our wait and exit URLs."""
     svc = svc or get_services()
-    resp.enqueue(
-        svc.config.current.service.twilio.queue_name,
-        wait_url=url_for("queue.wait"), wait_url_method="POST",
-        action=url_for("queue.queue_exit"), method="POST",
-    )
+    twiml.add_enqueue(resp, svc.config.current.service.twilio.queue_name,
+                      url_for("queue.wait"), url_for("queue.queue_exit"))
 
 
 def _failsafe_answer() -> Response:
@@ -112,12 +99,12 @@ def _failsafe_answer() -> Response:
         resp = VoiceResponse()
         resp.say(text("waiting", DEFAULT_DIALECT), language="zh-CN")
         resp.pause(length=max(5, interval))
-        return twiml(resp)
+        return answer(resp)
     if request.endpoint == "queue.callback_status":
         return Response("", status=204)
     if request.endpoint == "queue.queue_exit" and request.form.get("QueueResult") in (
             "hangup", "bridged", "redirected", "bridging-in-process"):
-        return twiml(VoiceResponse())  # nobody is listening to this answer
+        return answer(VoiceResponse())  # nobody is listening to this answer
     flow = svc.flow
     if flow is not None:
         return Response(flow.failsafe(), mimetype="text/xml")
@@ -128,7 +115,7 @@ def _failsafe_answer() -> Response:
         resp.dial(dial)
     else:
         add_enqueue(resp, svc)
-    return twiml(resp)
+    return answer(resp)
 
 
 install_failsafe(bp, _failsafe_answer)
@@ -174,7 +161,7 @@ def wait() -> Response:
         resp.play(rules.hold_music_url)
     else:
         resp.pause(length=int(rules.hold_announcement_interval_seconds))
-    return twiml(resp)
+    return answer(resp)
 
 
 def callback_verified(svc: Services, sid: str, number: str) -> bool:
@@ -223,7 +210,7 @@ def callback_choice() -> Response:
         resp.leave()
     else:
         speak(resp, [text("keep_waiting", dialect)], dialect, mode)
-    return twiml(resp)
+    return answer(resp)
 
 
 @bp.post("/voice/queue-exit")
@@ -257,7 +244,7 @@ def queue_exit() -> Response:
             else:
                 resp.hangup()
     # bridged / bridging-in-process / redirected: the bridge or the redirect owns the call now
-    return twiml(resp)
+    return answer(resp)
 
 
 def _heal_entry(svc: Services, q: CallQueue, sid: str, caller: str,
@@ -296,7 +283,7 @@ def bridge() -> Response:
     if agent is None:  # config changed under us: back to the caller's old place
         log.error("bridge for unknown agent %r; requeueing %s", request.args.get("agent"),
                   caller_sid)
-        return twiml(_back_to_old_place(svc, resp, caller_sid, is_callback))
+        return answer(_back_to_old_place(svc, resp, caller_sid, is_callback))
     entry = q.get(caller_sid)
     priority = entry.priority if entry else "normal"
     if entry is not None and entry.state == "waiting" and not is_callback:
@@ -321,7 +308,7 @@ def bridge() -> Response:
         dial.client(agent.endpoint_target)
     else:
         dial.number(agent.endpoint_target)
-    return twiml(resp)
+    return answer(resp)
 
 
 @bp.post("/voice/bridge-done")
@@ -337,10 +324,10 @@ def bridge_done() -> Response:
     if status in ("completed", "answered"):
         q.annotate(caller_sid, status="ended", ended_at=repr(time.time()))
         resp.hangup()
-        return twiml(resp)
+        return answer(resp)
     log.warning("agent %s did not answer %s (%s); requeueing", request.args.get("agent"),
                 caller_sid, status)
-    return twiml(_back_to_old_place(svc, resp, caller_sid, is_callback))
+    return answer(_back_to_old_place(svc, resp, caller_sid, is_callback))
 
 
 def _back_to_old_place(svc: Services, resp: VoiceResponse, caller_sid: str,

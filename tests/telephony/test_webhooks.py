@@ -346,7 +346,7 @@ def test_bridge_stops_the_speech_stream_before_dialling_the_agent(app, client):
 
 
 def test_speech_stream_is_named_so_it_can_be_stopped():
-    from ivr.flow import twiml as flow_twiml
+    from ivr.telephony import twiml as flow_twiml
 
     doc = flow_twiml.menu(["hi"], lambda t: flow_twiml.Speech(None, t), "/voice/menu?step=0", 6,
                           flow_twiml.StreamSpec("wss://x/media", {}, name="ivr-speech"))

@@ -1,4 +1,8 @@
-"""TwiML for the flow's decisions, built with twilio's VoiceResponse (never by formatting XML)."""
+"""The one TwiML builder: the flow's menus and transfers and the queue's hold prompts alike.
+
+Built with twilio's VoiceResponse (never by formatting XML). A sentence is pre-rendered audio
+(``<Play>``) when the voice catalog has it, else ``<Say>``.
+"""
 
 from __future__ import annotations
 
@@ -32,12 +36,17 @@ class StreamSpec:
 
 
 def say_all(parent: VoiceResponse | Gather, sentences: Iterable[str], voice: Voice) -> None:
-    for text in sentences:
-        speech = voice(text)
-        if speech.url:
-            parent.play(speech.url)
+    play_or_say(parent, (voice(text) for text in sentences))
+
+
+def play_or_say(parent: VoiceResponse | Gather, pieces: Iterable[Speech],
+                language: str = SAY_LANGUAGE) -> None:
+    """``<Play>`` each piece that has audio, ``<Say>`` the others in ``language``."""
+    for piece in pieces:
+        if piece.url:
+            parent.play(piece.url)
         else:
-            parent.say(speech.text, language=SAY_LANGUAGE)
+            parent.say(piece.text, language=language)
 
 
 def _start_stream(resp: VoiceResponse, stream: StreamSpec | None) -> None:
