@@ -492,6 +492,9 @@ def run_size(n: int, args, app_port: int, media_port: int, serve, redis_pid, red
         "late_ticks": sum(r["late_ticks"] for r in results),
         "max_tick_lag_ms": max(r["max_tick_lag_ms"] for r in results),
         "usage": usage, "killed": killed,
+        "refused": {k: v - before.get("refused", {}).get(k, 0)
+                    for k, v in after.get("refused", {}).items()
+                    if v - before.get("refused", {}).get(k, 0)},
     }
 
 
@@ -508,6 +511,8 @@ def print_size(r: dict) -> None:
           f"(max {r['max_tick_lag_ms']:.0f} ms)")
     if r["errors"]:
         print(f"    first errors: {r['errors'][:5]}")
+    if r["refused"]:
+        print(f"    streams refused by the media process: {r['refused']}")
     for name, (cpu, rss) in r["usage"].items():
         print(f"    {name:<20} CPU {cpu:6.1f} %   RSS {rss:7.1f} MiB")
 
