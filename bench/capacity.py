@@ -612,6 +612,7 @@ def main() -> None:
     ap.add_argument("--slow", type=int, default=200)
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--max-seconds", type=float, default=1800.0, help="hard limit for the run")
+    ap.add_argument("--keep", action="store_true", help="keep the temp folder (logs) and say where")
     args = ap.parse_args()
     signal.signal(signal.SIGALRM, lambda *_: sys.exit("capacity bench: time limit reached"))
     signal.alarm(int(args.max_seconds))
@@ -705,7 +706,10 @@ def main() -> None:
             serve.kill()
         redis_server.stop()
         rest.server.shutdown()
-        shutil.rmtree(tmp, ignore_errors=True)
+        if args.keep:
+            print(f"kept {tmp} (serve.log, var/media.log)")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
