@@ -5,6 +5,7 @@ Starts a real redis-server, a Twilio REST stand-in (records and follows the spee
 grammar-only decoding. Each simulated call, paced in real time:
 
     /voice/incoming -> <Stream> opened, line noise sent as 20 ms mu-law frames (50 a second)
+    (each call's script below starts 0-25 s late, seeded, so callers speak at different moments)
     t+1 s   the caller talks over the greeting (recorded Mandarin from ../shared/audio)
     t+4 s   presses 1 (a menu step)
     t+8 s   says "상담원 연결" (ask for a person; espeak-ng Korean) -> the media process hears it
@@ -192,7 +193,7 @@ class GenCall:
 
 
 async def generator(port: int, n: int, offset: int, call_seconds: float, ramp: float,
-                    audio: dict[str, list[str]]) -> dict:
+                    audio: dict[str, list[str]], args_jitter: float = 25.0) -> dict:
     import websockets
 
     validator = RequestValidator(TOKEN)
@@ -251,21 +252,24 @@ async def generator(port: int, n: int, offset: int, call_seconds: float, ramp: f
         async def at(t: float) -> None:
             await asyncio.sleep(max(0.0, start + t - time.monotonic()))
 
-        await at(1.0)
+        # callers do not all speak at the same moment: each call's script starts 0-25 s late
+        # (seeded), so speech is spread over the run as it is on a real line
+        j = random.Random(i).uniform(0.0, args_jitter)
+        await at(j + 1.0)
         call.queue.extend(audio["talk"])
-        await at(4.0)
+        await at(j + 4.0)
         if action:
             twiml = await post(action, {**params, "Digits": "1"})
             action = action_of(twiml) or action
-        await at(8.0)
+        await at(j + 8.0)
         call.queue.extend(audio["ask"])
         call.mark_end = True
-        await at(8.0 + len(audio["ask"]) * FRAME_S + 4.0)
+        await at(j + 8.0 + len(audio["ask"]) * FRAME_S + 4.0)
         if action:
             twiml = await post(action, {**params, "Digits": "0"})
         waited = 0
         while time.monotonic() - start < call_seconds - 10:
-            await at(8.0 + len(audio["ask"]) * FRAME_S + 4.0 + 10 * (waited + 1))
+            await at(j + 8.0 + len(audio["ask"]) * FRAME_S + 4.0 + 10 * (waited + 1))
             waited += 1
             await post("/voice/wait", {**params, "QueueTime": str(10 * waited),
                                        "QueuePosition": "1", "CurrentQueueSize": str(n)})
@@ -335,8 +339,8 @@ async def generator(port: int, n: int, offset: int, call_seconds: float, ramp: f
     }
 
 
-def generator_process(port, n, offset, call_seconds, ramp, audio, out):
-    out.put(asyncio.run(generator(port, n, offset, call_seconds, ramp, audio)))
+def generator_process(port, n, offset, call_seconds, ramp, audio, out, jitter):
+    out.put(asyncio.run(generator(port, n, offset, call_seconds, ramp, audio, jitter)))
 
 
 # ------------------------------------------------------------------ processes and measuring
@@ -434,7 +438,7 @@ def run_size(n: int, args, app_port: int, media_port: int, serve, redis_pid, red
         offset = sum(n // per + (1 if i < n % per else 0) for i in range(g))
         p = mp.get_context("fork").Process(target=generator_process, args=(
             app_port, share, offset, args.call_seconds, args.ramp * share / n if n else 0,
-            audio, out), daemon=True)
+            audio, out, args.jitter), daemon=True)
         p.start()
         gens.append(p)
     for i, p in enumerate(gens):
@@ -607,6 +611,8 @@ def main() -> None:
     ap.add_argument("--call-seconds", type=float, default=60.0)
     ap.add_argument("--ramp", type=float, default=15.0, help="seconds over which calls start")
     ap.add_argument("--calls-per-generator", type=int, default=200)
+    ap.add_argument("--jitter", type=float, default=25.0,
+                    help="each call's script starts up to this many seconds late (0: in step)")
     ap.add_argument("--kill-n", type=int, default=100, help="calls in the media-killed run")
     ap.add_argument("--idle", type=int, default=200)
     ap.add_argument("--slow", type=int, default=200)
