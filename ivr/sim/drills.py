@@ -94,6 +94,10 @@ def redis_down_press0(workdir: Path, callers: int = 10, via: str = "wait") -> Dr
         for f in rig.redis.folder.glob("appendonly*"):
             f.unlink()  # Redis comes back empty: nothing of these callers is left
         rig.wait_until(lambda: rig.in_twilio_queue(calls), 60, "callers in Twilio's queue")
+        # their first wait poll (answered by the queue routes' failsafe) is over before Redis
+        # comes back, so with a 10-minute hold interval only the reconciler can find them
+        rig.wait_until(lambda: all(_enqueue_had_wait_url(c) for c in calls), 60,
+                       "first wait poll")
         failsafe = sum(1 for c in calls if _answered_by_failsafe(c))
         rig.redis.start()
         if via == "reconciler":
