@@ -5,7 +5,6 @@ redirects the live call through the (stand-in's) Twilio REST API."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import wave
 
@@ -13,6 +12,7 @@ import pytest
 
 from ivr.local_redis import free_port
 from ivr.sim.scenario import Scenario, run_scenario
+from ivr.speech import espeak_say
 from tests.e2e.conftest import copy_config, edit_yaml, start_stack
 
 pytestmark = pytest.mark.slow
@@ -20,10 +20,11 @@ pytestmark = pytest.mark.slow
 
 def korean_clip(folder, text: str):
     """espeak-ng Korean speech as a 16 kHz WAV with silence around it (for endpointing)."""
-    if not shutil.which("espeak-ng"):
+    espeak = espeak_say.command()  # the espeak-ng command, else libespeak-ng (bundled wheel)
+    if espeak is None:
         pytest.skip("espeak-ng is not installed")
     raw = folder / "raw.wav"
-    subprocess.run(["espeak-ng", "-v", "ko", "-w", str(raw), text], check=True)
+    subprocess.run([*espeak, "-v", "ko", "-w", str(raw), text], check=True)
     with wave.open(str(raw)) as w:
         rate, width, frames = w.getframerate(), w.getsampwidth(), w.readframes(w.getnframes())
     out = folder / "clip.wav"

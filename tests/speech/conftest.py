@@ -6,13 +6,12 @@ so it stands in for the Chinese model to test the real engine end to end.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from ivr.speech import codec
+from ivr.speech import codec, espeak_say
 
 MENU = ["상담원 연결", "잔액 조회", "카드 분실", "[unk]"]
 
@@ -45,7 +44,8 @@ def ko_model(speech_pool, ko_model_dir):
 def say_ulaw(tmp_path_factory):
     """Korean text -> espeak-ng speech as a phone line carries it (8 kHz mu-law), with 0.3 s of
     silence before and 1 s after so Vosk's own endpointing can close the utterance."""
-    if not shutil.which("espeak-ng"):
+    espeak = espeak_say.command()  # the espeak-ng command, else libespeak-ng (bundled wheel)
+    if espeak is None:
         pytest.skip("espeak-ng is not installed")
     folder = tmp_path_factory.mktemp("espeak")
     cache: dict[str, bytes] = {}
@@ -53,7 +53,7 @@ def say_ulaw(tmp_path_factory):
     def say(text: str) -> bytes:
         if text not in cache:
             wav = folder / f"{len(cache)}.wav"
-            subprocess.run(["espeak-ng", "-v", "ko", "-w", str(wav), text], check=True)
+            subprocess.run([*espeak, "-v", "ko", "-w", str(wav), text], check=True)
             pcm, rate = codec.read_wav_mono16(wav)
             speech = codec.to_telephone_ulaw(pcm, rate)
             speech += b"\xff" * (-len(speech) % codec.FRAME_BYTES)

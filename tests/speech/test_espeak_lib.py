@@ -90,3 +90,19 @@ def test_rate_setting_is_scaled_only_where_the_engine_speaks_faster():
     assert rate_for("1.51", "cmn", 155) == 155
     assert rate_for("1.52.0", "cmn", 155) < 155  # 1.52 speaks Mandarin ~1.25x faster
     assert rate_for("1.52.0", "yue", 105) == 105
+
+
+def test_speech_clips_without_the_espeak_command(tmp_path):
+    """Tests that make Korean clips run where only the bundled library exists."""
+    pytest.importorskip("espeakng_loader")
+    import wave
+
+    out = tmp_path / "ko.wav"
+    env = {**os.environ, "IVR_ESPEAK": "bundled", "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-m", "ivr.speech.espeak_say", "-v", "ko", "-w",
+                           str(out), "상담원 연결"], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    with wave.open(str(out)) as w:
+        assert w.getnchannels() == 1 and w.getsampwidth() == 2
+        assert 0.8 < w.getnframes() / w.getframerate() < 4  # two Korean words of speech
