@@ -166,11 +166,27 @@ def eval_scam(model, settings: Settings, examples: int) -> None:
         parts = [p for p in r["text"].split("。") if p.strip()]
         call_hits.append(any(j.feed(p, final=True).is_risk for p in parts))
     print(f"  multi-sentence stories fed sentence by sentence as one call: {rate(call_hits)}")
+    long_path = SET / "legit_long.tsv"
+    if long_path.exists():  # written later, to take away the length cue (see README)
+        long_fp = defaultdict(list)
+        for r in read(long_path):
+            d = judge(r["text"])
+            long_fp[r["topic"]].append(d.is_risk)
+            if d.is_risk:
+                alarms.append((r, d))
+        n_long = sum(len(v) for v in long_fp.values())
+        fp_long = sum(sum(v) for v in long_fp.values())
+        print(f"  length-matched legit (legit_long.tsv, {n_long} rows): false-positive rate "
+              f"{fp_long / max(n_long, 1):.3f} ({fp_long}); precision with them added "
+              f"{tp / max(tp + fps + fp_long, 1):.3f}")
+        table("false-positive rate per length-matched legit topic", long_fp)
     print(f"  latency per utterance: p50 {pct(lat, .5):.2f} ms, p99 {pct(lat, .99):.2f} ms")
     for r, d in misses[:examples]:
         print(f"    miss [{r['label']}] {r['style']}/{r['dialect']} p={d.probability:.2f} "
               f"lex={d.lexicon.score:.2f}: {r['text']}")
-    for r, d in alarms[:examples]:
+    short = [a for a in alarms if not a[0]["id"].startswith("ilong-")]
+    longs = [a for a in alarms if a[0]["id"].startswith("ilong-")]
+    for r, d in short[:examples] + longs[:examples]:
         print(f"    false alarm [{r['topic']}] {d.reason} {d.category} p={d.probability:.2f} "
               f"{d.matched[:4]}: {r['text']}")
 
@@ -195,8 +211,8 @@ def main() -> None:
         print(f"  trained_at={art.meta.get('trained_at')} data_sha256="
               f"{str(art.meta.get('data_sha256'))[:16]}")
     texts = corpus_texts()
-    overlap = sum(r["text"] in texts for n in ("scam.tsv", "legit.tsv", "intents.tsv")
-                  for r in read(SET / n))
+    overlap = sum(r["text"] in texts for n in ("scam.tsv", "legit.tsv", "legit_long.tsv",
+                                               "intents.tsv") for r in read(SET / n))
     print(f"held-out rows found verbatim in the training corpus: {overlap}")
     eval_intents(art.intent, settings, args.examples)
     eval_scam(art.scam, settings, args.examples)

@@ -74,6 +74,17 @@ def test_legit_rows_are_composed_near_domain_requests() -> None:
         assert r["source"] == "composed" and r["style"] in STYLES and r["dialect"] in DIALECTS, r
 
 
+def test_length_matched_legit_rows_are_story_length() -> None:
+    rows = _rows("legit_long.tsv", ["id", "text", "topic", "style", "dialect", "source"])
+    lengths = sorted(len(r["text"]) for r in rows)
+    assert len(rows) >= 50 and lengths[len(lengths) // 2] >= 50
+    short = {r["text"] for r in _rows("legit.tsv", ["id", "text", "topic", "style", "dialect",
+                                                    "source"])}
+    for r in rows:
+        assert r["source"] == "composed" and r["style"] in STYLES and r["dialect"] in DIALECTS, r
+        assert r["text"] not in short
+
+
 def test_intent_rows_use_grammar_ids_with_enough_per_intent() -> None:
     rows = _rows("intents.tsv", ["id", "text", "intent", "style", "dialect", "source"])
     ids = _intent_ids()
