@@ -3,7 +3,8 @@ audio to its recognizers (``ivr.speech.recognizer``) on per-call worker threads.
 
 Why: decoding runs on a per-call worker thread behind a bounded queue, never on the thread that
 receives audio; cffi releases the GIL while Kaldi decodes, so calls use every core. A decoder that
-cannot keep up drops frames and counts them rather than letting latency grow without bound.
+cannot keep up drops frames and counts them rather than letting latency grow without bound. What
+the lanes recognise goes to the sink through a ``SinkWorker``, so a slow sink never stalls them.
 ``ivr transcribe`` and the ASR benchmark use it; live calls are decoded by the media process
 (``ivr.media.server``), which also owns the model choice per dialect through this service.
 """
@@ -28,6 +29,7 @@ from ivr.speech.recognizer import (
     StreamRecognizer,
     Transcript,
 )
+from ivr.speech.sink_worker import SinkWorker
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +155,8 @@ class CallSession:
     ):
         self.call_sid = call_sid
         self.model = model
-        self.sink = sink
+        # the lanes' decoders only queue results; the sink runs on its own worker, in order
+        self.sink = SinkWorker(sink, workers=1, name=f"speech-sink-{call_sid[-6:]}")
         self.started = time.monotonic()
         self.frames_in = 0
         self.lanes: list[_Lane] = []
@@ -191,6 +194,7 @@ class CallSession:
             lane.stop(wait)
         for lane in self.lanes:
             lane.thread.join(wait)
+        self.sink.close(wait)  # every result handed to the sink before close returns
 
 
 @dataclass

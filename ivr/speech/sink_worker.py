@@ -57,7 +57,7 @@ class SinkWorker:
         for q in self._queues:
             q.join()
 
-    def close(self, timeout: float = 5.0) -> None:
+    def close(self, timeout: float | None = 5.0) -> None:
         """Hand over what is queued, then stop the workers."""
         for q in self._queues:
             q.put(_STOP)
