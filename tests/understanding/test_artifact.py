@@ -59,3 +59,18 @@ def test_a_story_without_textbook_words_is_flagged_with_its_reasons(art, detecto
     got = CallScamJudge(detector, art.scam).feed(story)
     assert got.is_risk and got.probability >= detector.lexicon.model.threshold
     assert got.ngrams and got.matched
+
+
+# Issue 13: legitimate callers telling a story (own money to family, cash with a reason, the real
+# police already on it) were flagged. Written here, not in the corpus, so not memorised rows.
+LEGIT_STORIES = (
+    "我想取五万块钱现金",
+    "我孙女下个月结婚,我想从定期里转三万给她办酒席,她昨天就在我家吃的饭",
+    "我被骗的事已经在派出所报了案,民警给了回执,让我来问问卡里的交易明细怎么打",
+)
+
+
+def test_a_legit_caller_telling_a_story_is_not_flagged(art, detector):
+    for text in LEGIT_STORIES:
+        got = CallScamJudge(detector, art.scam).feed(text)
+        assert not got.is_risk, (text, got.probability)
