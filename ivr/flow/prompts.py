@@ -32,5 +32,7 @@ def all_prompt_texts(config: Any) -> list[tuple[str, str]]:
         for name in ("silence", "not_understood", "transfer", "elder_direct", "failsafe",
                      "controls", "human_speech", "silence_transfer"):
             add(text_for(getattr(phrases, name), dialect, default))
+        for name in type(phrases.queue).model_fields:  # what waiting callers hear
+            add(text_for(getattr(phrases.queue, name), dialect, default))
         add(config.scam.warning(dialect))
     return list(out)
