@@ -20,6 +20,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from ivr.media import PARENT_ENV
 from ivr.private_files import PRIVATE_UMASK, lock_down
 
 log = logging.getLogger(__name__)
@@ -111,8 +112,12 @@ class MediaSupervisor:
 
     def _spawn(self) -> None:
         logfile = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child process
+        # Its own session: a Ctrl-C (or `timeout`) in the terminal signals the process group, and
+        # a media process stopped with it was restarted during gunicorn's graceful shutdown. We
+        # stop it after the webhook workers; it stops itself if we die (PARENT_ENV).
+        env = {**os.environ, PARENT_ENV: str(os.getpid())}
         self.proc = subprocess.Popen(self.cmd, stdout=logfile, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
+                                     stdin=subprocess.DEVNULL, env=env, start_new_session=True)
         log.info("media process pid %d: %s (log: %s)", self.proc.pid, " ".join(self.cmd[3:]),
                  self.log_path)
 

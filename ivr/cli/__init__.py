@@ -19,6 +19,8 @@ def main(verbose: bool) -> None:
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # twilio's client logs every request's headers at INFO: a reconcile pass was ten lines
+    logging.getLogger("twilio.http_client").setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 # One line per area; each module keeps its heavy imports inside the command bodies.

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from ivr.config.holder import ConfigHolder
 from ivr.flow.session import SessionStore
 from ivr.flow.speech_actions import SpeechActions
+from ivr.media import PARENT_ENV
 from ivr.media.admission import StreamAdmission
 from ivr.media.auth import twilio_stream_auth
 from ivr.media.grammar_feed import GrammarFeed
@@ -90,6 +91,20 @@ def build(settings: Settings, webhook_base: str | None = None, workers: int | No
     return MediaProcess(server, feed, holder, actions)
 
 
+async def _stop_when_orphaned(stop: asyncio.Event, every: float = 1.0) -> None:
+    """Under `ivr serve` (own session, so a terminal's Ctrl-C reaches only serve): stop when
+    that parent is gone, so a killed `ivr serve` never leaves a media process holding the port."""
+    parent = os.environ.get(PARENT_ENV, "")
+    if not parent.isdigit():
+        return
+    while not stop.is_set():
+        if os.getppid() != int(parent):
+            log.warning("media process: parent %s is gone; stopping", parent)
+            stop.set()
+            return
+        await asyncio.sleep(every)
+
+
 def run(host: str, port: int, webhook_base: str | None = None,
         workers: int | None = None) -> None:
     """Serve until SIGTERM/SIGINT."""
@@ -105,7 +120,9 @@ def run(host: str, port: int, webhook_base: str | None = None,
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        watch = asyncio.create_task(_stop_when_orphaned(stop))
         await proc.server.serve(host, port, stop=stop)
+        watch.cancel()
 
     asyncio.run(main())
     proc.feed.stop()

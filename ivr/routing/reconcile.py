@@ -23,6 +23,7 @@ from ivr.services import Services
 log = logging.getLogger(__name__)
 
 LEASE_KEY = "ivr:{queue}:reconcile:lease"
+REPEAT_WARNING = 20  # passes between two warnings while Twilio stays unreachable
 
 
 class Requeuer(Protocol):
@@ -55,6 +56,7 @@ class Reconciler:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._token = secrets.token_hex(8)
+        self._failures = 0  # passes in a row where Twilio did not answer
 
     @property
     def interval(self) -> float:
@@ -71,8 +73,16 @@ class Reconciler:
             members = self._members()
         except Exception as exc:  # never close entries on a guess
             metrics.RECONCILE_RUNS.labels("rest_error").inc()
-            log.warning("reconcile: Twilio queue members unavailable (%s); nothing changed", exc)
+            self._failures += 1
+            # The first failure and then one line per REPEAT_WARNING passes: an outage stays
+            # visible without a line every interval (a dev box has no stand-in most of the time).
+            level = logging.WARNING if self._failures % REPEAT_WARNING == 1 else logging.DEBUG
+            log.log(level, "reconcile: Twilio queue members unavailable (%s); nothing changed"
+                    " (%d pass(es) in a row)", exc, self._failures)
             return None
+        if self._failures:
+            log.info("reconcile: Twilio answers again after %d failed pass(es)", self._failures)
+            self._failures = 0
         report = self._apply(members, time.time() if now is None else now)
         metrics.RECONCILE_RUNS.labels("ok").inc()
         metrics.QUEUE_GAP.set(report.gap)

@@ -44,6 +44,7 @@ class TwilioStub:
     calls: list[dict] = field(default_factory=list)
     gone: set[str] = field(default_factory=set)  # member CallSids that answer 404
     failing: bool = False  # every request answers 500
+    members: list[str] | None = None  # Twilio's queue members; None: the list answers 404
     port: int = 0
     _server: ThreadingHTTPServer | None = None
 
@@ -69,6 +70,10 @@ class TwilioStub:
                 if re.search(r"/Queues\.json", self.path):
                     return self._reply(200, {"queues": [
                         {"sid": QUEUE_SID, "friendly_name": "hotline", "account_sid": ACCOUNT}
+                    ], "next_page_uri": None})
+                if stub.members is not None and re.search(r"/Members\.json", self.path):
+                    return self._reply(200, {"queue_members": [
+                        {"call_sid": sid, "queue_sid": QUEUE_SID} for sid in stub.members
                     ], "next_page_uri": None})
                 return self._reply(404, {"message": "not found", "status": 404})
 
