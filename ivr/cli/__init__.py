@@ -6,9 +6,13 @@ flow...), so keeping commands out of `speech/`, `routing/`... lets those import 
 
 from __future__ import annotations
 
-import logging
+from ivr.gevent_early import patch_if_serving_with_gevent
 
-import click
+patch_if_serving_with_gevent()  # before any import of ssl users (see ivr/gevent_early.py)
+
+import logging  # noqa: E402
+
+import click  # noqa: E402
 
 
 @click.group()
