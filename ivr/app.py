@@ -7,6 +7,7 @@ import logging
 from flask import Flask
 
 from ivr.config.holder import ConfigHolder
+from ivr.cookie_sessions import CachedCookieSessions
 from ivr.flow.call_flow import CallFlow
 from ivr.flow.elder_hook import ElderLookup
 from ivr.flow.session import SessionStore
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, *, allow_last_good: bool = Fals
 
     app = Flask(__name__)
     app.config["SECRET_KEY"] = settings.secret_key
+    app.session_interface = CachedCookieSessions()
     app.extensions[EXTENSION_KEY] = svc
 
     from ivr import health

@@ -29,6 +29,7 @@ from ivr.flow.engine import (
 from ivr.flow.session import CallRecord, SessionStore
 from ivr.flow.twiml_cache import STEP_MARK, TOKEN_MARK, TwimlCache
 from ivr.privacy import mask_number
+from ivr.redis_ride import Ride
 from ivr.routing.caller_watch import caller_key
 from ivr.telephony import twiml
 from ivr.telephony.stream_token import PARAMETER as STREAM_TOKEN
@@ -89,12 +90,17 @@ class CallFlow:
         # The admin's lookup hook runs before the call lock (with its own timeout), so a slow
         # hook never holds the lock a retried webhook waits on.
         known_elder = self.is_known_elder(from_number)
-        with self.sessions.step(call_sid, INCOMING_STEP) as step:
+        key = caller_key(from_number, self.secret)
+        # The caller's remembered choices and the repeat-caller count ride in the lock's round
+        # trip (neither needs the call's lock; noting the same CallSid twice counts once).
+        rides: list[Ride[Any]] = [self.sessions.preferences_ride(key)]
+        if self.caller_watch is not None:
+            rides.append(self.caller_watch.note_ride(from_number, time.time(), call_sid))
+        with self.sessions.step(call_sid, INCOMING_STEP, rides=rides) as step:
             if step.reply:
                 return step.reply  # Twilio retried: same answer, nothing happens twice
             cfg = self.cfg
-            key = caller_key(from_number, self.secret)
-            prefs = self.sessions.preferences(key)
+            prefs = step.rode[0]
             info = CallerInfo(
                 known_elder=known_elder,
                 remembered_dialect=prefs.get("dialect"),
@@ -106,7 +112,7 @@ class CallFlow:
             record = CallRecord(state=outcome.state, call_sid=call_sid, caller_key=key,
                                 caller_masked=mask_number(from_number), from_number=from_number)
             if self.caller_watch is not None:
-                record.flags = list(self.caller_watch.note_call(from_number, time.time(), call_sid))
+                record.flags = list(step.rode[1])
             metrics.CALLS.labels(outcome.state.dialect, str(outcome.state.elder).lower()).inc()
             log.info("call %s from %s: dialect=%s elder=%s", call_sid, record.caller_masked,
                      outcome.state.dialect, outcome.state.elder)

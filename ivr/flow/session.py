@@ -12,13 +12,17 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import redis
+from redis.commands.core import Script
 
 from ivr.flow.engine import CallState
+from ivr.redis_ride import Ride, constant
+from ivr.redis_ride import queue as queue_rides
+from ivr.redis_ride import read as read_rides
 
 GRAMMAR_CHANNEL = "ivr:grammar"  # call SIDs whose menu may have changed (the media process listens)
 
@@ -81,6 +85,8 @@ class Step:
     token: str
     reply_step: int | None
     pending: tuple[str, int | None, str | None] | None = None  # (session json, step, reply)
+    rode: list[Any] = field(default_factory=list)  # values of the rides sent with BEGIN
+    after: list[Ride[Any]] = field(default_factory=list)  # writes sent with COMMIT
 
 
 def _text(value: Any) -> str:
@@ -108,10 +114,14 @@ class CallRecord:
     rebuilt: bool = False  # the session was lost and rebuilt from a later webhook
 
     def to_json(self) -> str:
-        data = asdict(self.state)
-        data["path"] = list(self.state.path)
-        meta = {k: v for k, v in asdict(self).items() if k != "state"}
-        return json.dumps({**data, "meta": meta}, ensure_ascii=False)
+        # Field by field, not dataclasses.asdict: asdict deep-copies every value (and copied the
+        # whole state twice), which was the largest single cost of a webhook step. json.dumps
+        # only reads the values, so no copy is needed; the JSON is the same.
+        state = self.state
+        data: dict[str, Any] = {name: getattr(state, name) for name in _STATE_FIELDS}
+        data["path"] = list(state.path)
+        data["meta"] = {name: getattr(self, name) for name in _META_FIELDS}
+        return json.dumps(data, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, raw: str) -> CallRecord:
@@ -120,6 +130,10 @@ class CallRecord:
         data["path"] = tuple(data.get("path", ()))
         known = set(cls.__dataclass_fields__)
         return cls(state=CallState(**data), **{k: v for k, v in meta.items() if k in known})
+
+
+_STATE_FIELDS = tuple(f.name for f in fields(CallState))
+_META_FIELDS = tuple(f.name for f in fields(CallRecord) if f.name != "state")
 
 
 class SessionStore:
@@ -161,24 +175,27 @@ class SessionStore:
 
     @contextlib.contextmanager
     def step(self, call_sid: str, reply_step: int | None, ttl: float = LOCK_TTL_SECONDS,
-             wait: float = LOCK_WAIT_SECONDS) -> Iterator[Step]:
+             wait: float = LOCK_WAIT_SECONDS, rides: Sequence[Ride[Any]] = ()) -> Iterator[Step]:
         """One webhook step under the call's lock: lock + stored reply + session in one round
-        trip, then the step's ``save`` + unlock in one (also when the step raises)."""
+        trip, then the step's ``save`` + unlock in one (also when the step raises).
+
+        ``rides`` (reads or idempotent writes outside the lock's care) go in BEGIN's round trip;
+        their values are ``Step.rode``. ``remember`` inside the step goes in COMMIT's.
+        """
         token = uuid.uuid4().hex
         keys = [lock_key(call_sid), reply_key(call_sid, reply_step if reply_step is not None
                                                else 0), session_key(call_sid)]
+        args = [token, int(ttl * 1000), "1" if reply_step is not None else "0"]
         deadline = time.monotonic() + wait
-        while True:
-            got = self._begin(keys=keys, args=[token, int(ttl * 1000),
-                                               "1" if reply_step is not None else "0"])
-            if int(got[0]) == 1:
-                break
+        got, rode = self._run(self._begin, keys, args, rides)
+        while int(got[0]) != 1:
             if time.monotonic() >= deadline:
                 raise TimeoutError(f"call {call_sid} is locked")
             time.sleep(0.01)
+            got = self._begin(keys=keys, args=args)
         reply, raw = _text(got[1]), _text(got[2])
         step = Step(call_sid, reply or None, CallRecord.from_json(raw) if raw else None, token,
-                    reply_step)
+                    reply_step, rode=rode)
         outer = getattr(self._steps, "current", None)
         self._steps.current = step
         try:
@@ -187,10 +204,26 @@ class SessionStore:
             self._steps.current = outer
             session_json, saved_step, body = step.pending or ("", None, None)
             reply_key_ = reply_key(call_sid, saved_step) if saved_step is not None else keys[1]
-            self._commit(keys=[keys[0], keys[2], reply_key_],
-                         args=[token, session_json,
-                               body if (saved_step is not None and body) else "",
-                               int(self.ttl), GRAMMAR_CHANNEL, call_sid])
+            self._run(self._commit, [keys[0], keys[2], reply_key_],
+                      [token, session_json, body if (saved_step is not None and body) else "",
+                       int(self.ttl), GRAMMAR_CHANNEL, call_sid], step.after)
+
+    def _run(self, script: Script, keys: list[str], args: list[Any],
+             rides: Sequence[Ride[Any]]) -> tuple[Any, list[Any]]:
+        """``script`` and the rides' commands in one round trip: (script reply, ride values)."""
+        if not rides:
+            return script(keys=keys, args=args), []
+        for _attempt in range(2):
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.evalsha(script.sha, len(keys), *keys, *args)
+            queue_rides(pipe, rides)
+            replies = pipe.execute(raise_on_error=False)
+            if not isinstance(replies[0], redis.exceptions.NoScriptError):
+                break
+            self.redis.script_load(script.script)  # Redis lost its script cache (restart, flush)
+        if isinstance(replies[0], Exception):
+            raise replies[0]
+        return replies[0], read_rides(replies[1:], rides)
 
     @contextlib.contextmanager
     def locked(self, call_sid: str, ttl: float = LOCK_TTL_SECONDS,
@@ -233,10 +266,26 @@ class SessionStore:
         """Keep the caller's dialect / voice choices for their next call."""
         if not prefs or not self.memory_enabled:
             return
+        ride = self.remember_ride(caller, prefs)
+        step = getattr(self._steps, "current", None)
+        if step is not None:  # inside a webhook step: written by its COMMIT, no extra trip
+            step.after.append(ride)
+            return
         pipe = self.redis.pipeline(transaction=True)
-        pipe.hset(prefs_key(caller), mapping=prefs)
-        pipe.expire(prefs_key(caller), self.memory_ttl)
+        queue_rides(pipe, [ride])
         pipe.execute()
+
+    def remember_ride(self, caller: str, prefs: dict[str, str]) -> Ride[None]:
+        key = prefs_key(caller)
+        fields_values = [part for item in prefs.items() for part in item]
+        return Ride((("HSET", key, *fields_values), ("EXPIRE", key, self.memory_ttl)),
+                    lambda _replies: None)
+
+    def preferences_ride(self, caller: str) -> Ride[dict[str, str]]:
+        """``preferences`` as a command riding in a step's BEGIN (``step(rides=...)``)."""
+        if not self.memory_enabled:
+            return constant({})
+        return Ride((("HGETALL", prefs_key(caller)),), lambda replies: replies[0] or {})
 
     # ------------------------------------------------------------------ the rest of a call's keys
     def voice_of(self, call_sid: str) -> tuple[str | None, str | None]:

@@ -13,6 +13,8 @@ import time
 import uuid
 from collections.abc import Iterable
 
+from ivr.redis_ride import Ride, queue
+
 REPEAT_CALLER = "repeat_caller"
 WATCH_LIST = "watch_list"
 _HASH_RE = re.compile(r"^[0-9a-f]{20,64}$")
@@ -55,22 +57,35 @@ class CallerWatch:
     def note_call(self, number: str, now: float | None = None,
                   call_sid: str | None = None) -> list[str]:
         """Record a call and return its flags. The same CallSid noted twice counts once."""
+        ride = self.note_ride(number, now, call_sid)
+        pipe = self.redis.pipeline(transaction=True)
+        queue(pipe, [ride])
+        return ride.read(pipe.execute())
+
+    def note_ride(self, number: str, now: float | None = None,
+                  call_sid: str | None = None) -> Ride[list[str]]:
+        """``note_call`` as commands that ride in another round trip (a webhook's first step).
+
+        Idempotent for a CallSid (the sorted set's member), so the step may send it again.
+        """
         now = time.time() if now is None else float(now)
         hashed = caller_key(number, self.salt)
         key = self.redis_key(hashed)
         member = call_sid or f"{now:.6f}:{uuid.uuid4().hex[:8]}"
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.zadd(key, {member: now})
-        pipe.zremrangebyscore(key, "-inf", now - self.window)
-        pipe.zcard(key)
-        pipe.expire(key, int(self.window) + 60)
-        count = pipe.execute()[2]
-        flags = []
-        if count > self.threshold:
-            flags.append(REPEAT_CALLER)
-        if hashed in self.watch:
-            flags.append(WATCH_LIST)
-        return flags
+        watched = hashed in self.watch
+
+        def flags(replies: list) -> list[str]:
+            found = []
+            if int(replies[2]) > self.threshold:
+                found.append(REPEAT_CALLER)
+            if watched:
+                found.append(WATCH_LIST)
+            return found
+
+        return Ride((("ZADD", key, now, member),
+                     ("ZREMRANGEBYSCORE", key, "-inf", now - self.window),
+                     ("ZCARD", key),
+                     ("EXPIRE", key, int(self.window) + 60)), flags)
 
     def count(self, number: str, now: float | None = None) -> int:
         """Calls from this number inside the window ending at ``now`` (read-only)."""

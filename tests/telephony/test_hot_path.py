@@ -181,3 +181,48 @@ def test_each_call_gets_its_own_stream_token_from_a_cached_document(tmp_path, re
     assert check_token("test-secret", a, tokens[a], time.time()) is None
     assert check_token("test-secret", b, tokens[b], time.time()) is None
     assert check_token("test-secret", b, tokens[a], time.time()) is not None
+
+
+def test_an_incoming_call_is_two_redis_round_trips(app, redis_client, round_trips):
+    # caller memory, the repeat-caller count, lock, reply check: BEGIN's trip; the save: COMMIT's
+    client = app.test_client()
+    before = round_trips[0]
+    call = Call(client, from_number="+8613900000011")
+    assert gather_action(call.root) is not None
+    assert round_trips[0] - before == 2
+    assert app.extensions["ivr"].sessions.load(call.sid).state.step == 0
+    assert not redis_client.exists(lock_key(call.sid))
+
+
+def test_repeat_callers_are_still_flagged_from_the_first_webhook(app):
+    client = app.test_client()
+    sessions = app.extensions["ivr"].sessions
+    threshold = app.extensions["ivr"].flow.caller_watch.threshold
+    calls = [Call(client, from_number="+8613900000012") for _ in range(threshold + 1)]
+    assert sessions.load(calls[0].sid).flags == []
+    assert sessions.load(calls[-1].sid).flags == ["repeat_caller"]
+    calls[-1].press("0")  # ...and the agent sees why
+    [entry] = app.extensions["ivr"].queue.entries()
+    assert entry.context["flags"] == ["repeat_caller"]
+
+
+def test_a_remembered_choice_rides_in_the_steps_commit(app, round_trips):
+    client = app.test_client()
+    call = Call(client, from_number="+8613700000013")
+    before = round_trips[0]
+    call.press("8")  # Cantonese: a choice kept for the caller's next call
+    assert round_trips[0] - before == 2
+    second = Call(client, from_number="+8613700000013")
+    assert app.extensions["ivr"].sessions.load(second.sid).state.dialect == "cantonese"
+
+
+def test_steps_work_after_redis_lost_its_scripts(app, redis_client):
+    # a Redis restart or SCRIPT FLUSH empties the script cache: the step loads its script again
+    client = app.test_client()
+    redis_client.script_flush()
+    call = Call(client, from_number="+8613900000014")
+    redis_client.script_flush()
+    root = call.press("1")
+    assert gather_action(root).endswith("step=1")
+    record = app.extensions["ivr"].sessions.load(call.sid)
+    assert record.state.step == 1 and not redis_client.exists(lock_key(call.sid))
