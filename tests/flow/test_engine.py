@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+import yaml
 
 from ivr.config.models import HangupAction
 from ivr.flow.engine import (
@@ -16,7 +17,7 @@ from ivr.flow.engine import (
     handle_input,
     start_call,
 )
-from tests.flow.conftest import load_flow_config
+from tests.flow.conftest import REPO, load_flow_config
 
 
 def walk(cfg, keys):
@@ -248,3 +249,15 @@ def test_elder_line_caller_who_presses_nothing_gets_the_elder_policy(cfg):
 def test_known_elder_hears_one_sentence_then_the_queue(cfg):
     out = start_call(cfg, CallerInfo(known_elder=True))
     assert out.decision.sentences == (cfg.menus.phrases.elder_direct["mandarin"],)
+
+
+def test_saying_surrender_or_claim_in_the_insurance_menu_reaches_insurance_agents(cfg):
+    """The grammar files 退保/理赔/保单 under policy_service: in the insurance menu that intent must
+    pick the option that transfers (退保和理赔), not the SMS policy info."""
+    grammar = yaml.safe_load((REPO / "grammars" / "mandarin.yaml").read_text(encoding="utf-8"))
+    said = [i for i, phrases in grammar["intents"].items() if "退保" in phrases]
+    assert said == ["policy_service"]
+    menu = walk(cfg, ["2"])
+    assert menu.state.node == "insurance"
+    out = handle_input(cfg, menu.state, intent="policy_service")
+    assert isinstance(out.decision, Transfer) and out.decision.reason == "policy_service"
