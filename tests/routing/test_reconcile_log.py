@@ -4,25 +4,14 @@ from __future__ import annotations
 
 import logging
 
-import pytest
-
 from ivr.app import create_app
 from ivr.routing.reconcile import REPEAT_WARNING
 from tests.helpers import make_settings
 
-from .conftest import TwilioStub
-
-
-@pytest.fixture
-def stub():
-    s = TwilioStub()
-    s.start()
-    yield s
-    s.stop()
-
 
 def test_unreachable_twilio_warns_once_per_stretch_and_says_when_it_is_back(
-        tmp_path, redis_server, stub, caplog):
+        tmp_path, redis_server, twilio_stub, caplog):
+    stub = twilio_stub
     settings = make_settings(tmp_path, redis_server.url,
                              twilio_api_base=f"http://127.0.0.1:{stub.port}")
     reconciler = create_app(settings, speech=False).extensions["ivr"].reconciler
