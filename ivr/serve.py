@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -140,6 +141,24 @@ class MediaSupervisor:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+
+
+def busy_addresses(*binds: str | None) -> list[str]:
+    """The host:port addresses among ``binds`` that something already listens on. Checked before
+    start-up: gunicorn alone retried for 5 s and the media supervisor restarted in a loop."""
+    busy = []
+    for bind in filter(None, binds):
+        host, _, port = bind.rpartition(":")
+        if not port.isdigit() or bind.startswith("unix:"):
+            continue  # a unix socket or a name gunicorn resolves itself
+        with socket.socket(socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET,
+                           socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+            try:
+                sock.bind((host.strip("[]") or "0.0.0.0", int(port)))
+            except OSError:
+                busy.append(bind)
+    return busy
 
 
 def run(options: ServeOptions) -> None:

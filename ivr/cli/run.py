@@ -110,11 +110,17 @@ def serve(bind: str, workers: int | None, threads: int | None, worker_class: str
     Refuses to start on invalid config, and (with a real TWILIO_AUTH_TOKEN) without a public URL
     or with demo agent passwords.
     """
-    from ivr.serve import ServeOptions, run
+    from ivr.serve import ServeOptions, busy_addresses, run
 
+    options = ServeOptions.from_cli(bind, workers, threads, worker_class, connections,
+                                    media_bind, media_workers, not no_media)
+    busy = busy_addresses(options.bind, options.media_bind)
+    if busy:
+        click.echo(f"refusing to start: {', '.join(busy)} already in use (another `ivr serve`?); "
+                   "stop it or choose --bind / --media-bind", err=True)
+        sys.exit(1)
     _refuse_bad_config(bind)
-    run(ServeOptions.from_cli(bind, workers, threads, worker_class, connections, media_bind,
-                              media_workers, not no_media))
+    run(options)
 
 
 @click.command()
