@@ -1,9 +1,12 @@
 """Webhook throughput and latency: /voice/incoming + one menu step, against the production server.
 
 Starts a real redis-server and `ivr serve` (gunicorn, the same options as production) on free
-ports, and beside it a bare Flask route returning fixed TwiML under the same gunicorn settings;
-drives both with 1, 8 and 32 concurrent clients (signed requests, keep-alive connections) for a
-fixed number of calls each, and prints calls/s, p50/p99 latency per request and the ratio.
+ports, and beside it, under the same gunicorn settings, a bare Flask route returning fixed TwiML
+and a "floor" route that only checks the Twilio signature and runs the call step's two Redis
+scripts before the same fixed TwiML (what any signed, locked step costs on this stack); drives
+each with 1, 8 and 32 concurrent clients (signed requests, keep-alive connections, one selector
+loop, requests built before the clock starts) for a fixed number of calls, and prints req/s,
+p50/p99 latency per request, the client's own CPU per request and the ratios to bare.
 
     python bench/webhook_bench.py [--calls 400] [--workers 2] [--threads 16] [--worker-class gevent]
 """
@@ -11,16 +14,15 @@ fixed number of calls each, and prints calls/s, p50/p99 latency per request and 
 from __future__ import annotations
 
 import argparse
-import http.client
 import os
 import secrets
+import selectors
 import shutil
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
 from pathlib import Path
@@ -32,6 +34,8 @@ from ivr.local_redis import LocalRedisServer, free_port
 
 REPO = Path(__file__).resolve().parents[1]
 TOKEN = "bench-token-" + secrets.token_hex(8)
+VALIDATOR = RequestValidator(TOKEN)
+MENU_ACTION = "/voice/menu?step=0"  # where both servers' first answer sends the caller
 BARE_APP = '''
 from flask import Flask, Response
 app = Flask(__name__)
@@ -42,6 +46,30 @@ BODY = ('<?xml version="1.0" encoding="UTF-8"?><Response>'
 @app.post("/voice/menu")
 def fixed():
     return Response(BODY, mimetype="application/xml")
+'''
+# The floor: what any signed, locked webhook step costs on this stack, with nothing of ours but
+# the step's two Redis scripts: the Twilio signature check, then BEGIN (lock + reply + session)
+# and COMMIT (session + reply + unlock), then the fixed answer. ivr can't beat this.
+FLOOR_APP = BARE_APP.replace("def fixed():\n", '''def fixed():
+    if not VALIDATOR.validate(PUBLIC + request.full_path.rstrip("?"), request.form,
+                              request.headers.get("X-Twilio-Signature", "")):
+        return Response(status=403)
+    sid, token = request.form["CallSid"], uuid.uuid4().hex
+    keys = [lock_key(sid), reply_key(sid, 0), session_key(sid)]
+    if BEGIN(keys=keys, args=[token, 2000, "1"])[0] != 1:
+        return Response(status=409)
+    COMMIT(keys=[keys[0], keys[2], keys[1]],
+           args=[token, '{"step": 1}', BODY, 3600, GRAMMAR_CHANNEL, sid])
+''') + '''
+import os, uuid
+from flask import request
+from twilio.request_validator import RequestValidator
+from ivr.flow.session import _BEGIN, _COMMIT, GRAMMAR_CHANNEL, lock_key, reply_key, session_key
+from ivr.redis_conn import connect
+VALIDATOR = RequestValidator(os.environ["TWILIO_AUTH_TOKEN"])
+PUBLIC = os.environ["FLOOR_PUBLIC_URL"]
+REDIS = connect(os.environ["REDIS_URL"], None)  # as create_app connects
+BEGIN, COMMIT = REDIS.register_script(_BEGIN), REDIS.register_script(_COMMIT)
 '''
 
 
@@ -56,72 +84,113 @@ def wait_http(port: int, timeout: float = 60) -> None:
     raise RuntimeError(f"nothing listening on {port}")
 
 
-class Client:
-    """One keep-alive connection posting signed Twilio webhooks."""
+class Conn:
+    """One keep-alive connection walking calls: /voice/incoming, then key 1 at the first menu.
+
+    All connections are driven by one selector loop in this process (no client threads): with
+    threads, a response waited up to Python's GIL switch interval (5 ms) before its thread could
+    stop the clock, which made the p99 of both servers a figure of the client. Requests are
+    built and signed before the clock starts, and responses are read with a minimal parser, so
+    the client (on the same 2 cores as the servers) costs little next to either server.
+    """
 
     def __init__(self, port: int):
-        self.port = port
-        self.base = f"http://127.0.0.1:{port}"
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        self.validator = RequestValidator(TOKEN)
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock.setblocking(False)
+        self.buf = b""
+        self.call: tuple[bytes, bytes] | None = None
+        self.leg = 0
+        self.t0 = 0.0
 
-    def post(self, path: str, params: dict[str, str]) -> tuple[float, str]:
-        body = urllib.parse.urlencode(params)
-        sig = self.validator.compute_signature(self.base + path, params)
-        t0 = time.perf_counter()
-        self.conn.request("POST", path, body, {
-            "Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": sig,
-            "Host": f"127.0.0.1:{self.port}"})
-        resp = self.conn.getresponse()
-        data = resp.read().decode()
-        dt = time.perf_counter() - t0
-        if resp.status != 200:
-            raise RuntimeError(f"{path}: HTTP {resp.status} {data[:200]}")
-        return dt, data
+    def send(self, request: bytes) -> None:
+        self.t0 = time.perf_counter()
+        self.sock.sendall(request)  # small: fits the socket buffer of a fresh request
+
+    def response(self) -> bytes | None:
+        """The body of the response once all of it has arrived (None: not yet)."""
+        head_end = self.buf.find(b"\r\n\r\n")
+        if head_end < 0:
+            return None
+        head = self.buf[:head_end]
+        length = int(head.lower().split(b"content-length:", 1)[1].split(b"\r\n", 1)[0])
+        if len(self.buf) < head_end + 4 + length:
+            return None
+        if not head.startswith(b"HTTP/1.1 200"):
+            raise RuntimeError(f"HTTP {head[:40]!r} {self.buf[head_end:head_end + 200]!r}")
+        body = self.buf[head_end + 4:head_end + 4 + length]
+        self.buf = self.buf[head_end + 4 + length:]
+        return body
 
 
-def one_call(client: Client, lat: list[float]) -> None:
-    sid = "CA" + secrets.token_hex(16)
-    params = {"CallSid": sid, "AccountSid": "AC" + "0" * 32, "From": "+8613912345678",
-              "To": "+8657100000000", "CallStatus": "in-progress", "Direction": "inbound"}
-    dt, body = client.post("/voice/incoming", params)
-    lat.append(dt)
-    start = body.index('action="') + len('action="')
-    action = body[start:body.index('"', start)].replace("&amp;", "&")
-    dt, _ = client.post(action, {**params, "Digits": "1"})
-    lat.append(dt)
+def signed_request(port: int, path: str, params: dict[str, str]) -> bytes:
+    """A signed Twilio webhook POST, as bytes on the wire."""
+    body = urllib.parse.urlencode(params)
+    sig = VALIDATOR.compute_signature(f"http://127.0.0.1:{port}{path}", params)
+    return (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Content-Type: application/x-www-form-urlencoded\r\nX-Twilio-Signature: {sig}\r\n"
+            f"Content-Length: {len(body.encode())}\r\n\r\n{body}").encode()
+
+
+def prepare(port: int, calls: int) -> list[tuple[bytes, bytes]]:
+    """Each call's two requests: /voice/incoming, then key 1 at the first menu (step 0)."""
+    out = []
+    for _ in range(calls):
+        params = {"CallSid": "CA" + secrets.token_hex(16), "AccountSid": "AC" + "0" * 32,
+                  "From": "+8613912345678", "To": "+8657100000000",
+                  "CallStatus": "in-progress", "Direction": "inbound"}
+        out.append((signed_request(port, "/voice/incoming", params),
+                    signed_request(port, MENU_ACTION, {**params, "Digits": "1"})))
+    return out
 
 
 def drive(port: int, concurrency: int, calls: int) -> dict[str, float]:
+    work = prepare(port, calls)
     lat: list[float] = []
-    lock = threading.Lock()
-    left = [calls]
+    conns = [Conn(port) for _ in range(concurrency)]
+    sel = selectors.DefaultSelector()
+    expected = b'action="' + MENU_ACTION.encode() + b'"'  # both servers send the caller on
 
-    def worker() -> None:
-        client = Client(port)
-        mine: list[float] = []
-        while True:
-            with lock:
-                if left[0] <= 0:
-                    break
-                left[0] -= 1
-            one_call(client, mine)
-        with lock:
-            lat.extend(mine)
+    def next_call(conn: Conn) -> None:
+        if work:
+            conn.call, conn.leg = work.pop(), 0
+            conn.send(conn.call[0])
+        else:
+            conn.call = None
+            sel.unregister(conn.sock)
 
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - t0
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    for conn in conns:
+        sel.register(conn.sock, selectors.EVENT_READ, conn)
+        next_call(conn)
+    while sel.get_map():
+        for key, _ in sel.select(30):
+            conn = key.data
+            chunk = conn.sock.recv(65536)
+            if not chunk:
+                raise RuntimeError("server closed the connection")
+            conn.buf += chunk
+            body = conn.response()
+            if body is None:
+                continue
+            lat.append(time.perf_counter() - conn.t0)
+            if conn.leg == 0:
+                if expected not in body:
+                    raise RuntimeError(f"unexpected answer to /voice/incoming: {body[:300]!r}")
+                conn.leg = 1
+                conn.send(conn.call[1])
+            else:
+                next_call(conn)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    for conn in conns:
+        conn.sock.close()
     lat.sort()
     return {
         "calls_per_s": calls / wall,
         "req_per_s": len(lat) / wall,
         "p50_ms": statistics.median(lat) * 1000,
         "p99_ms": lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000,
+        "client_us": cpu / len(lat) * 1e6,  # this process's CPU per request: the client's cost
     }
 
 
@@ -136,43 +205,52 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="ivr-bench-"))
     redis_server = LocalRedisServer(tmp).start()
-    app_port, bare_port = free_port(), free_port()
+    ports = {"ivr": free_port(), "floor": free_port(), "bare": free_port()}
     procs: list[subprocess.Popen] = []
     env = {**os.environ, "REDIS_URL": redis_server.url,
            "TWILIO_AUTH_TOKEN": TOKEN, "IVR_ROOT": str(REPO), "IVR_VAR_DIR": str(tmp / "var"),
            # a real token: `ivr serve` needs a public URL and agents without demo passwords
-           "IVR_PUBLIC_URL": f"http://127.0.0.1:{app_port}",
+           "IVR_PUBLIC_URL": f"http://127.0.0.1:{ports['ivr']}",
+           "FLOOR_PUBLIC_URL": f"http://127.0.0.1:{ports['floor']}",
            "IVR_CONFIG_DIR": str(config_with_fresh_passwords(tmp))}
     try:
         procs.append(subprocess.Popen(
-            [sys.executable, "-m", "ivr", "serve", "--bind", f"127.0.0.1:{app_port}",
+            [sys.executable, "-m", "ivr", "serve", "--bind", f"127.0.0.1:{ports['ivr']}",
              "--workers", str(args.workers), "--threads", str(args.threads),
              "--worker-class", args.worker_class, "--no-media"],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         (tmp / "bare_app.py").write_text(BARE_APP)
-        procs.append(subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--chdir", str(tmp), "-w", str(args.workers),
-             "--threads", str(args.threads), "-k", args.worker_class,
-             "-b", f"127.0.0.1:{bare_port}",
-             "bare_app:app"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        wait_http(app_port)
-        wait_http(bare_port)
+        (tmp / "floor_app.py").write_text(FLOOR_APP)
+        for name in ("floor", "bare"):
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "--chdir", str(tmp), "-w", str(args.workers),
+                 "--threads", str(args.threads), "-k", args.worker_class,
+                 "-b", f"127.0.0.1:{ports[name]}", f"{name}_app:app"],
+                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        for port in ports.values():
+            wait_http(port)
         time.sleep(2)
-        drive(app_port, 4, 40)  # warm-up: imports, first prompt lookups
-        drive(bare_port, 4, 40)
+        for port in ports.values():
+            drive(port, 4, 40)  # warm-up: imports, first prompt lookups, connections
         print(f"webhook benchmark: {args.calls} calls (incoming + one menu step) per run, "
               f"gunicorn {args.workers} {args.worker_class} workers"
-              f"{f' x {args.threads} threads' if args.worker_class == 'gthread' else ''}, "
-              f"{os.cpu_count()} CPUs, client on the same machine")
-        print(f"{'clients':>7} | {'ivr calls/s':>11} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} | "
-              f"{'bare req/s':>10} {'p50 ms':>7} {'p99 ms':>7} | ivr/bare")
+              f"{f' x {args.threads} threads' if args.worker_class == 'gthread' else ''} "
+              f"for each server, {os.cpu_count()} CPUs, client on the same machine")
+        print("ivr: `ivr serve`; floor: fixed TwiML after the signature check and the step's two "
+              "Redis scripts; bare: fixed TwiML. cl us: the client's own CPU per request")
+        print(f"{'clients':>7} | {'ivr req/s':>9} {'p50 ms':>6} {'p99 ms':>6} {'cl us':>5} | "
+              f"{'floor req/s':>11} {'p50 ms':>6} {'p99 ms':>6} | "
+              f"{'bare req/s':>10} {'p50 ms':>6} {'p99 ms':>6} {'cl us':>5} | "
+              f"ivr/bare floor/bare")
         for conc in (1, 8, 32):
-            ivr = drive(app_port, conc, args.calls)
-            bare = drive(bare_port, conc, args.calls)
-            print(f"{conc:>7} | {ivr['calls_per_s']:>11.1f} {ivr['req_per_s']:>7.1f} "
-                  f"{ivr['p50_ms']:>7.2f} {ivr['p99_ms']:>7.2f} | {bare['req_per_s']:>10.1f} "
-                  f"{bare['p50_ms']:>7.2f} {bare['p99_ms']:>7.2f} | "
-                  f"{ivr['req_per_s'] / bare['req_per_s']:.2f}")
+            got = {name: drive(port, conc, args.calls) for name, port in ports.items()}
+            ivr, floor, bare = got["ivr"], got["floor"], got["bare"]
+            print(f"{conc:>7} | {ivr['req_per_s']:>9.1f} {ivr['p50_ms']:>6.2f} "
+                  f"{ivr['p99_ms']:>6.2f} {ivr['client_us']:>5.0f} | "
+                  f"{floor['req_per_s']:>11.1f} {floor['p50_ms']:>6.2f} {floor['p99_ms']:>6.2f} | "
+                  f"{bare['req_per_s']:>10.1f} {bare['p50_ms']:>6.2f} {bare['p99_ms']:>6.2f} "
+                  f"{bare['client_us']:>5.0f} | {ivr['req_per_s'] / bare['req_per_s']:>8.2f} "
+                  f"{floor['req_per_s'] / bare['req_per_s']:>10.2f}")
     finally:
         for p in reversed(procs):
             p.terminate()

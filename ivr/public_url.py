@@ -12,6 +12,7 @@ refuses to start.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 from typing import Any
@@ -26,6 +27,7 @@ class PublicUrlError(ValueError):
     """The public URL is missing or unusable."""
 
 
+@functools.lru_cache(maxsize=64)  # pure, and asked twice per webhook with the same value
 def normalise(url: str) -> str:
     """``scheme://host[:port][/prefix]`` without a trailing slash; raises PublicUrlError."""
     parts = urlsplit(url.strip())

@@ -35,6 +35,9 @@ def embedded_redis_url(var_dir: Path) -> str:
 def connect(redis_url: str | None, var_dir: Path) -> redis.Redis:
     """A client with short timeouts, so an outage is noticed fast and callers go to a human."""
     url = redis_url or embedded_redis_url(var_dir)
+    from ivr import redis_gevent
+
+    redis_gevent.install()  # a gevent worker: redis-py's per-command check skips the hub
     return redis.Redis.from_url(
         url, decode_responses=True, socket_timeout=2.0, socket_connect_timeout=2.0
     )

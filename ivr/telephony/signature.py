@@ -43,7 +43,13 @@ def signature_ok(req: Request, auth_token: str, url: str) -> bool:
         return False
     # the MultiDict itself: a repeated parameter is signed with every value (sorted), as Twilio does
     params = req.form if req.method == "POST" else {}
-    return RequestValidator(auth_token).validate(url, params, sig)
+    return _validator(auth_token).validate(url, params, sig)
+
+
+@functools.lru_cache(maxsize=4)
+def _validator(auth_token: str) -> RequestValidator:
+    """One validator per token (one per process; a few in tests), not one per request."""
+    return RequestValidator(auth_token)
 
 
 def malformed_parameters(req: Request) -> list[str]:
