@@ -356,7 +356,9 @@ def wait_http(url: str, timeout: float = 90.0) -> None:
 
 
 def media_health(port: int) -> dict:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as resp:
+    """The box's media counters (every media process on the port, as they last published)."""
+    time.sleep(1.5)  # each process publishes once a second
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz?box=1", timeout=5) as resp:
         return json.loads(resp.read())
 
 
@@ -371,7 +373,8 @@ def server_processes(serve: subprocess.Popen, redis_pid: int | None) -> dict[str
         except psutil.Error:
             continue
         if " media " in cmd + " ":
-            out["media"] = child
+            media = sum(name.startswith("media") for name in out)
+            out["media" if not media else f"media {media + 1}"] = child
         elif "ivr serve" in cmd or "gunicorn" in cmd:
             workers += 1
             out[f"webhook worker {workers}"] = child
@@ -448,10 +451,11 @@ def run_size(n: int, args, app_port: int, media_port: int, serve, redis_pid, red
     killed = None
     if kill_at is not None:
         time.sleep(kill_at)
-        victim = procs.get("media")
-        if victim is not None:
-            killed = victim.pid
-            victim.send_signal(signal.SIGKILL)
+        victims = [p for name, p in procs.items() if name.startswith("media")]
+        if victims:
+            killed = ",".join(str(v.pid) for v in victims)
+            for victim in victims:
+                victim.send_signal(signal.SIGKILL)
     results = []
     deadline = time.time() + args.call_seconds + args.ramp + 120
     for _ in gens:
@@ -617,6 +621,8 @@ def main() -> None:
     ap.add_argument("--idle", type=int, default=200)
     ap.add_argument("--slow", type=int, default=200)
     ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--media-processes", type=int, default=1,
+                    help="media processes sharing the media port (ivr serve --media-processes)")
     ap.add_argument("--max-seconds", type=float, default=1800.0, help="hard limit for the run")
     ap.add_argument("--keep", action="store_true", help="keep the temp folder (logs) and say where")
     args = ap.parse_args()
@@ -647,6 +653,8 @@ def main() -> None:
     cmd = [sys.executable, "-m", "ivr", "serve", "--bind", f"127.0.0.1:{app_port}"]
     if args.workers:
         cmd += ["--workers", str(args.workers)]
+    if args.media_processes > 1:
+        cmd += ["--media-processes", str(args.media_processes)]
     serve_log = open(tmp / "serve.log", "wb")  # noqa: SIM115 - closed with the run
     serve = subprocess.Popen(cmd, env=env, cwd=str(root), stdout=serve_log,
                              stderr=subprocess.STDOUT)
@@ -662,7 +670,8 @@ def main() -> None:
             raise
         health = media_health(media_port)
         print(f"capacity: `ivr serve` on {os.cpu_count()} CPUs (shared with other developers: "
-              f"noisy), media process vad={health['vad']} decoder threads={health['workers']}, "
+              f"noisy), media processes {health.get('processes', 1)} vad={health['vad']} "
+              f"decoder threads={health['workers']} each, "
               f"Korean test model, grammar-only; calls of {args.call_seconds:.0f} s started "
               f"over {args.ramp:.0f} s; load generators on the same box")
         rows = []
@@ -700,7 +709,8 @@ def main() -> None:
             r = run_size(args.kill_n, args, app_port, media_port, serve, redis_pid,
                          redis_server.port, rest, audio,
                          kill_at=args.ramp + 5)
-            print(f"media process killed (pid {r['killed']}) {args.ramp + 5:.0f} s into a run of "
+            print(f"media process(es) killed (pid {r['killed']}) {args.ramp + 5:.0f} s into a "
+                  f"run of "
                   f"{args.kill_n} calls: webhooks {r['webhooks']} p50 {r['p50']:.1f} ms p99 "
                   f"{r['p99']:.1f} ms, errors {len(r['errors'])}; streams lost "
                   f"{r['streams_lost']}; calls that reached the queue on keys {r['enqueued']}/"

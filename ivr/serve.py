@@ -46,16 +46,18 @@ class ServeOptions:
     connections: int = 1000
     media_bind: str | None = None  # None: no media process here
     media_workers: int | None = None
+    media_processes: int = 1  # on one port (SO_REUSEPORT) when more than one
 
     @classmethod
     def from_cli(cls, bind: str, workers: int | None, threads: int | None, worker_class: str,
                  connections: int, media_bind: str | None, media_workers: int | None,
-                 with_media: bool) -> ServeOptions:
+                 with_media: bool, media_processes: int = 1) -> ServeOptions:
         if with_media and not media_bind:
             host, _, port = bind.rpartition(":")
             media_bind = f"{host or '127.0.0.1'}:{int(port) + 1}"
         return cls(bind, workers or default_workers(), threads or default_threads(),
-                   worker_class, connections, media_bind if with_media else None, media_workers)
+                   worker_class, connections, media_bind if with_media else None, media_workers,
+                   max(1, media_processes))
 
     def gunicorn(self) -> dict[str, Any]:
         opts: dict[str, Any] = {
@@ -94,53 +96,68 @@ class IvrServer(BaseApplication):
 
 
 class MediaSupervisor:
-    """Keeps one ``ivr media`` child running (restarted after a crash); stopped with us."""
+    """Keeps ``processes`` ``ivr media`` children running (each restarted after a crash), all on
+    one port when there are several (the kernel spreads new streams); stopped with us."""
 
-    def __init__(self, bind: str, webhook_base: str, workers: int | None, log_path):
+    def __init__(self, bind: str, webhook_base: str, workers: int | None, log_path,
+                 processes: int = 1):
         self.cmd = [sys.executable, "-m", "ivr", "media", "--bind", bind,
                     "--webhook-base", webhook_base]
         if workers:
             self.cmd += ["--workers", str(workers)]
+        if processes > 1:
+            self.cmd.append("--reuse-port")
         self.log_path = log_path
-        self.proc: subprocess.Popen | None = None
+        self.procs: list[subprocess.Popen | None] = [None] * max(1, processes)
         self.restarts = 0
         self._stopping = threading.Event()
 
+    @property
+    def proc(self) -> subprocess.Popen | None:
+        """The first child (one-process callers and tests)."""
+        return self.procs[0]
+
     def start(self) -> MediaSupervisor:
-        self._spawn()
-        threading.Thread(target=self._watch, name="media-supervisor", daemon=True).start()
+        for slot in range(len(self.procs)):
+            self._spawn(slot)
+            threading.Thread(target=self._watch, args=(slot,), name=f"media-supervisor-{slot}",
+                             daemon=True).start()
         return self
 
-    def _spawn(self) -> None:
+    def _spawn(self, slot: int) -> None:
         logfile = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child process
         # Its own session: a Ctrl-C (or `timeout`) in the terminal signals the process group, and
         # a media process stopped with it was restarted during gunicorn's graceful shutdown. We
         # stop it after the webhook workers; it stops itself if we die (PARENT_ENV).
         env = {**os.environ, PARENT_ENV: str(os.getpid())}
-        self.proc = subprocess.Popen(self.cmd, stdout=logfile, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, env=env, start_new_session=True)
-        log.info("media process pid %d: %s (log: %s)", self.proc.pid, " ".join(self.cmd[3:]),
+        proc = subprocess.Popen(self.cmd, stdout=logfile, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+        self.procs[slot] = proc
+        log.info("media process pid %d: %s (log: %s)", proc.pid, " ".join(self.cmd[3:]),
                  self.log_path)
 
-    def _watch(self) -> None:
+    def _watch(self, slot: int) -> None:
         while not self._stopping.is_set():
-            code = self.proc.wait() if self.proc else 0
+            proc = self.procs[slot]
+            code = proc.wait() if proc else 0
             if self._stopping.is_set():
                 return
             self.restarts += 1
             log.error("media process exited (%s); calls continue on keys; restarting", code)
             time.sleep(1.0)
             if not self._stopping.is_set():
-                self._spawn()
+                self._spawn(slot)
 
     def stop(self) -> None:
         self._stopping.set()
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
+        running = [p for p in self.procs if p is not None and p.poll() is None]
+        for proc in running:
+            proc.terminate()
+        for proc in running:
             try:
-                self.proc.wait(10)
+                proc.wait(10)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                proc.kill()
 
 
 def busy_addresses(*binds: str | None) -> list[str]:
@@ -196,7 +213,8 @@ def run(options: ServeOptions) -> None:
         host, _, port = options.bind.rpartition(":")
         local = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
         supervisor = MediaSupervisor(options.media_bind, f"http://{local}:{port}",
-                                     options.media_workers, settings.var_dir / "media.log").start()
+                                     options.media_workers, settings.var_dir / "media.log",
+                                     options.media_processes).start()
     log.info("webhooks: %d %s workers%s on %s", options.workers, options.worker_class,
              f" x {options.threads} threads" if options.worker_class == "gthread" else
              f" x {options.connections} connections", options.bind)

@@ -101,10 +101,13 @@ def dev_public_url(bind: str) -> str:
               help="where the media process listens [default: the --bind host, port + 1]")
 @click.option("--media-workers", type=int, default=None,
               help="decoder threads of the media process [default: 2 x CPU count]")
+@click.option("--media-processes", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="media processes sharing the media port (one asyncio loop each; a box past "
+                   "~200 streams per core wants more than one)")
 @click.option("--no-media", is_flag=True, help="do not start a media process (run it elsewhere)")
 def serve(bind: str, workers: int | None, threads: int | None, worker_class: str,
           connections: int, media_bind: str | None, media_workers: int | None,
-          no_media: bool) -> None:
+          media_processes: int, no_media: bool) -> None:
     """Run the service: gunicorn for webhooks and, beside it, the media-stream process.
 
     Refuses to start on invalid config, and (with a real TWILIO_AUTH_TOKEN) without a public URL
@@ -113,7 +116,7 @@ def serve(bind: str, workers: int | None, threads: int | None, worker_class: str
     from ivr.serve import ServeOptions, busy_addresses, run
 
     options = ServeOptions.from_cli(bind, workers, threads, worker_class, connections,
-                                    media_bind, media_workers, not no_media)
+                                    media_bind, media_workers, not no_media, media_processes)
     busy = busy_addresses(options.bind, options.media_bind)
     if busy:
         click.echo(f"refusing to start: {', '.join(busy)} already in use (another `ivr serve`?); "
@@ -130,7 +133,10 @@ def serve(bind: str, workers: int | None, threads: int | None, worker_class: str
 @click.option("--webhook-base", default=None,
               help="dev mode only (no TWILIO_AUTH_TOKEN): base URL of the webhooks for REST "
                    "redirects; otherwise IVR_PUBLIC_URL or config public_url is used")
-def media(bind: str, workers: int | None, webhook_base: str | None) -> None:
+@click.option("--reuse-port", is_flag=True,
+              help="share --bind with other media processes (SO_REUSEPORT; `ivr serve "
+                   "--media-processes` uses it)")
+def media(bind: str, workers: int | None, webhook_base: str | None, reuse_port: bool) -> None:
     """Run the media-stream process alone (Twilio <Stream> sockets, voice gate, Vosk)."""
     import os
 
@@ -141,4 +147,4 @@ def media(bind: str, workers: int | None, webhook_base: str | None) -> None:
         os.environ["IVR_DEV_PUBLIC_URL"] = webhook_base
     _refuse_bad_config(console=False)
     host, _, port = bind.rpartition(":")
-    run(host or "127.0.0.1", int(port), webhook_base, workers)
+    run(host or "127.0.0.1", int(port), webhook_base, workers, reuse_port)

@@ -8,15 +8,18 @@ signed webhook (``SpeechActions``), exactly as when the socket lived in the web 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
+import time
 from dataclasses import dataclass
+from typing import Any
 
 from ivr.config.holder import ConfigHolder
 from ivr.flow.session import SessionStore
 from ivr.flow.speech_actions import SpeechActions
-from ivr.media import PARENT_ENV
+from ivr.media import PARENT_ENV, box_stats
 from ivr.media.admission import StreamAdmission
 from ivr.media.auth import twilio_stream_auth
 from ivr.media.grammar_feed import GrammarFeed
@@ -40,6 +43,7 @@ class MediaProcess:
     feed: GrammarFeed
     holder: ConfigHolder
     actions: SpeechActions
+    redis: Any = None
 
 
 def build(settings: Settings, webhook_base: str | None = None, workers: int | None = None,
@@ -84,11 +88,34 @@ def build(settings: Settings, webhook_base: str | None = None, workers: int | No
         admit=admission.admit,
         workers=workers,
         config_version=lambda: holder.current.version,
+        box_stats=lambda: box_stats.combine(client.hgetall(box_stats.STATS_KEY), time.time()),
     )
     feed = GrammarFeed(client, server.mark_dirty)
     if watch_config:
         holder.watch()
-    return MediaProcess(server, feed, holder, actions)
+    return MediaProcess(server, feed, holder, actions, client)
+
+
+async def _publish_stats(proc: MediaProcess, stop: asyncio.Event, every: float = 1.0) -> None:
+    """This process's counters into the box's hash (``ivr.media.box_stats``), every second."""
+    me = box_stats.process_id()
+
+    def publish() -> None:
+        pipe = proc.redis.pipeline(transaction=False)
+        pipe.hset(box_stats.STATS_KEY, me, box_stats.snapshot(proc.server.stats.as_dict(),
+                                                              time.time()))
+        pipe.expire(box_stats.STATS_KEY, box_stats.KEY_TTL_SECONDS)
+        pipe.execute()
+
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(publish)
+        except Exception as exc:  # Redis away: the counters are only for the box view
+            log.debug("media stats not published: %s", exc)
+        with contextlib.suppress(asyncio.TimeoutError):  # not the builtin before 3.11
+            await asyncio.wait_for(stop.wait(), every)
+    with contextlib.suppress(Exception):
+        proc.redis.hdel(box_stats.STATS_KEY, me)
 
 
 async def _stop_when_orphaned(stop: asyncio.Event, every: float = 1.0) -> None:
@@ -106,8 +133,8 @@ async def _stop_when_orphaned(stop: asyncio.Event, every: float = 1.0) -> None:
 
 
 def run(host: str, port: int, webhook_base: str | None = None,
-        workers: int | None = None) -> None:
-    """Serve until SIGTERM/SIGINT."""
+        workers: int | None = None, reuse_port: bool = False) -> None:
+    """Serve until SIGTERM/SIGINT. ``reuse_port``: share the port with sibling processes."""
     logging.getLogger("websockets.server").setLevel(logging.WARNING)  # not a line per socket
     settings = Settings.from_env()
     proc = build(settings, webhook_base, workers, media_port=port)
@@ -121,8 +148,10 @@ def run(host: str, port: int, webhook_base: str | None = None,
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         watch = asyncio.create_task(_stop_when_orphaned(stop))
-        await proc.server.serve(host, port, stop=stop)
+        stats = asyncio.create_task(_publish_stats(proc, stop))
+        await proc.server.serve(host, port, stop=stop, reuse_port=reuse_port)
         watch.cancel()
+        await stats
 
     asyncio.run(main())
     proc.feed.stop()

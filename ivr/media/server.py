@@ -86,6 +86,7 @@ class MediaServer:
         config_version: Callable[[], str | None] = lambda: None,
         classifier_factory: Callable[[], Callable[[bytes], bool]] | None = None,
         path: str = MEDIA_PATH,
+        box_stats: Callable[[], dict[str, Any]] | None = None,
     ):
         import os
 
@@ -109,6 +110,7 @@ class MediaServer:
         self.classifier_factory = classifier_factory or (lambda: default_classifier()[1])
         self.path = path
         self.stats = MediaStats()
+        self.box_stats = box_stats  # every media process on this port (``?box=1``)
         self.calls: dict[str, CallStream] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: Any = None
@@ -127,11 +129,13 @@ class MediaServer:
 
     # ---------------------------------------------------------------- HTTP side of the socket
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        path = request.path.split("?", 1)[0]
+        path, _, query = request.path.partition("?")
         if path == "/healthz":
+            counters = (self.box_stats() if self.box_stats is not None and "box=1" in query
+                        else self.stats.as_dict())
             body = json.dumps({"status": "ok", "vad": self.vad_name,
                                "speech": self.speech is not None, "workers": self.workers,
-                               **self.stats.as_dict()})
+                               **counters})
             resp = connection.respond(200, body + "\n")
             resp.headers["Content-Type"] = "application/json"
             return resp
@@ -290,12 +294,13 @@ class MediaServer:
 
     # ---------------------------------------------------------------- running
     async def serve(self, host: str, port: int, ready: Callable[[int], None] | None = None,
-                    stop: asyncio.Event | None = None) -> None:
-        """Serve until ``stop`` is set (forever without one)."""
+                    stop: asyncio.Event | None = None, reuse_port: bool = False) -> None:
+        """Serve until ``stop`` is set (forever without one). ``reuse_port``: several media
+        processes share the port and the kernel spreads new streams over them."""
         self._loop = asyncio.get_running_loop()
         async with serve(self._handler, host, port, process_request=self._process_request,
                          max_size=MAX_MESSAGE_BYTES, compression=None, ping_interval=20,
-                         ping_timeout=20, max_queue=64) as server:
+                         ping_timeout=20, max_queue=64, reuse_port=reuse_port) as server:
             self._server = server
             sweeper = asyncio.create_task(self._sweep_idle())
             self.port = next(iter(server.sockets)).getsockname()[1]
