@@ -48,8 +48,9 @@ class IntentModelSettings(BaseModel):
 
     enabled: bool = True
     threshold: float = Field(0.4, gt=0.0, le=1.0, description="Model probability that acts")
+    # 0.5: none outweighs every intent of the step together (chosen on the intents valid split)
     none_override: float = Field(
-        0.6, gt=0.0, le=1.0,
+        0.5, gt=0.0, le=1.0,
         description="Model sure it is none (人工智能, 余额宝) overrides a grammar hit")
 
 

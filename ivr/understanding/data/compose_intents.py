@@ -1,9 +1,11 @@
-"""Compose intents.tsv from intent_cores.yaml: frames of each dialect around each core, plus noise.
+"""Compose intents.tsv from the core files: frames of each dialect around each core, plus noise.
 
 Run: python ivr/understanding/data/compose_intents.py   (deterministic: fixed seed)
 Why frames: a caller rarely says the bare phrase; "喂，那个，我想查下余额嘛" means the same.
 Why split by core: every variant of one paraphrase shares its wording, so they all go to one split,
 and the test split measures paraphrases the model never saw, not new fillers around seen ones.
+Core files: intent_cores.yaml (the first cores), then intent_paraphrases.yaml (indirect and
+regional paraphrases for the intents callers were least understood on, and hard negatives).
 """
 
 from __future__ import annotations
@@ -21,7 +23,11 @@ sys.path.insert(0, str(HERE.parents[2]))
 from ivr.understanding.noise import corrupt  # noqa: E402
 
 SEED = 13
-PER_INTENT = 125  # clean rows per intent before noise copies
+CORE_FILES = (HERE / "intent_cores.yaml", HERE / "intent_paraphrases.yaml")
+PER_INTENT = 125  # clean rows per intent before noise copies (at least MIN_PER_CORE a core)
+# Three framings of every core (bare, and two with fillers) rather than two: with many cores an
+# intent got two each, too few for the model to tell the core from its frame (chosen on `valid`).
+MIN_PER_CORE = 3
 NOISE_SHARE = 0.4
 KIND = {"repeat": "feedback", "slower": "feedback", "yes": "answer", "no": "answer",
         "none": "none"}
@@ -81,26 +87,49 @@ def variants(core: str, kind: str, dialect: str, n: int, rng: random.Random) -> 
     return list(dict.fromkeys(out))
 
 
+def load_cores(files: tuple[Path, ...] = CORE_FILES) -> dict[str, dict[str, list[str]]]:
+    """Merge the core files: {intent: {dialect: [cores]}}; a core twice is dropped, a core under
+    two intents is an error (the model would be taught both answers for one sentence)."""
+    merged: dict[str, dict[str, list[str]]] = {}
+    owner: dict[str, str] = {}
+    for path in files:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for intent, by_dialect in data.items():
+            intent = {True: "yes", False: "no"}.get(intent, intent)
+            for dialect, cores in by_dialect.items():
+                for core in cores:
+                    key = core.lstrip("!")
+                    if owner.setdefault(key, intent) != intent:
+                        raise ValueError(f"{core!r} is under {owner[key]} and {intent}")
+                    bucket = merged.setdefault(intent, {}).setdefault(dialect, [])
+                    if core not in bucket:
+                        bucket.append(core)
+    return merged
+
+
 def compose() -> list[dict[str, str]]:
     rng = random.Random(SEED)
-    cores = yaml.safe_load((HERE / "intent_cores.yaml").read_text(encoding="utf-8"))
+    cores = load_cores()
     rows: list[dict[str, str]] = []
+    seen: set[str] = set()  # one sentence, one row: never two intents or two splits
     for intent, by_dialect in cores.items():
-        intent = {True: "yes", False: "no"}.get(intent, intent)
         kind = KIND.get(intent, "request")
         # "mandarin_collisions": Mandarin hard negatives (a grammar phrase inside another word)
         pairs = [(d.removesuffix("_collisions"), c) for d, cs in by_dialect.items() for c in cs]
-        per_core = max(2, -(-PER_INTENT // len(pairs)))
+        per_core = max(MIN_PER_CORE, -(-PER_INTENT // len(pairs)))
         for gi, (dialect, core) in enumerate(pairs):
             split = split_of(intent, core)
             for text in variants(core, kind, dialect, per_core, rng):
                 base = {"intent": intent, "dialect": dialect, "split": split,
                         "source": f"composed:{intent}/{gi}"}
-                rows.append({"text": text, "noise": "none", **base})
+                if text not in seen:
+                    rows.append({"text": text, "noise": "none", **base})
+                    seen.add(text)
                 if rng.random() < NOISE_SHARE:
                     noisy = corrupt(text, rng, rate=rng.choice((0.15, 0.25)))
-                    if noisy.edits and noisy.text != text:
+                    if noisy.edits and noisy.text not in seen:
                         rows.append({"text": noisy.text, "noise": noisy.label, **base})
+                        seen.add(noisy.text)
     return rows
 
 
@@ -108,7 +137,8 @@ def main() -> None:
     rows = compose()
     out = HERE / "intents.tsv"
     with out.open("w", encoding="utf-8") as fh:
-        fh.write("# Composed by compose_intents.py from intent_cores.yaml (seed 13); "
+        fh.write("# Composed by compose_intents.py from intent_cores.yaml and "
+                 "intent_paraphrases.yaml (seed 13); "
                  "noise column: edits made by ivr.understanding.noise\n")
         fh.write("id\ttext\tintent\tdialect\tsource\tnoise\tsplit\n")
         for i, r in enumerate(rows):
