@@ -19,6 +19,8 @@ from ivr.understanding.intents import IntentMatcher
 
 UNDERSTOOD = [
     ("mandarin", "我老伴的保险受益人想写成我儿子", "policy_service"),
+    ("mandarin", "我的保险今年的钱是不是该交了", "policy_service"),
+    ("mandarin", "想把我那个保险单退掉", "policy_service"),
     ("mandarin", "我想给我自己再买一份保险，有没有合适的", "insurance"),
     ("mandarin", "孩子买房子首付不够，我想跟银行借一点", "loan"),
     ("mandarin", "我那个房子每个月扣的钱还要扣几年", "loan"),
@@ -36,6 +38,7 @@ NOT_A_CHOICE = [
     ("mandarin", "我女儿说余额宝里的钱比存银行划算"),
     ("mandarin", "这两天总有人打电话推销贷款，烦得很"),
     ("mandarin", "人工智能现在能陪老人聊天了"),
+    ("mandarin", "老伴在旁边跟我说话呢，你等等"),
 ]
 
 
