@@ -117,12 +117,12 @@ def serve(bind: str, workers: int | None, threads: int | None, worker_class: str
 
     options = ServeOptions.from_cli(bind, workers, threads, worker_class, connections,
                                     media_bind, media_workers, not no_media, media_processes)
+    _refuse_bad_config(bind)  # first: what is wrong with the setup matters more than a port
     busy = busy_addresses(options.bind, options.media_bind)
     if busy:
         click.echo(f"refusing to start: {', '.join(busy)} already in use (another `ivr serve`?); "
                    "stop it or choose --bind / --media-bind", err=True)
         sys.exit(1)
-    _refuse_bad_config(bind)
     run(options)
 
 

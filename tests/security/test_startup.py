@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from ivr.config.loader import load_config
+from ivr.local_redis import free_port
 from ivr.routing.agents import hash_password
 from ivr.startup_checks import startup_problems
 from tests.helpers import REPO, make_settings
@@ -24,6 +25,11 @@ def run_ivr(args, tmp_path: Path, **env) -> subprocess.CompletedProcess:
             full.pop(key, None)
     return subprocess.run([sys.executable, "-m", "ivr", *args], env=full, capture_output=True,
                           text=True, timeout=120)
+
+
+def free_binds() -> list[str]:
+    """Ports nobody uses: a service running on this machine (5000/5001) must not change results."""
+    return ["--bind", f"127.0.0.1:{free_port()}", "--media-bind", f"127.0.0.1:{free_port()}"]
 
 
 def config_copy(tmp_path: Path, real_passwords: bool = True) -> Path:
@@ -40,14 +46,14 @@ def config_copy(tmp_path: Path, real_passwords: bool = True) -> Path:
 
 
 def test_serve_with_a_real_token_and_no_public_url_refuses(tmp_path):
-    res = run_ivr(["serve"], tmp_path, TWILIO_AUTH_TOKEN="a-real-token",
+    res = run_ivr(["serve", *free_binds()], tmp_path, TWILIO_AUTH_TOKEN="a-real-token",
                   IVR_CONFIG_DIR=str(config_copy(tmp_path)))
     assert res.returncode == 1
     assert "no public URL" in res.stderr and "refusing to start" in res.stderr
 
 
 def test_demo_passwords_are_refused_outside_dev_mode(tmp_path):
-    res = run_ivr(["serve"], tmp_path, TWILIO_AUTH_TOKEN="a-real-token",
+    res = run_ivr(["serve", *free_binds()], tmp_path, TWILIO_AUTH_TOKEN="a-real-token",
                   IVR_PUBLIC_URL="https://ivr.example.com")
     assert res.returncode == 1
     assert "demo password" in res.stderr
