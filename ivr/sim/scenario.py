@@ -20,6 +20,7 @@ Example (see ivr/sim/scenarios/)::
       path: /agent/api/accept
       headers: {Authorization: "Bearer ${IVR_AGENT_API_TOKEN}"}
       json: {agent_id: demo}
+      finish: true              # after the call, POST /agent/api/finish (wrap-up) as the agent
     expect:
       hears: ["人工"]           # substrings of a Say text or Play URL
       not_hears: []
@@ -196,8 +197,24 @@ class _AgentAccepts:
             resp = requests.request(self.spec.get("method", "POST"), url, headers=headers,
                                     json=self.spec.get("json"), timeout=10)
             self.call.log.add("agent_accept", status=resp.status_code, url=url)
+            if resp.status_code >= 400:
+                self.call.error(f"agent accept answered {resp.status_code}: {resp.text[:200]}")
         except requests.RequestException as exc:
             self.call.error(f"agent accept request failed: {exc}")
+            return
+        finish = self.spec.get("finish")
+        if finish:  # wrap-up, as an agent does: free them for the next caller (and the next run)
+            self.call.done.wait()
+            path = finish.get("path", "/agent/api/finish") if isinstance(finish, dict) \
+                else "/agent/api/finish"
+            body = finish.get("json", {"disposition": "resolved"}) if isinstance(finish, dict) \
+                else {"disposition": "resolved"}
+            url = self.sim.config.app_base.rstrip("/") + path
+            try:
+                resp = requests.post(url, headers=headers, json=body, timeout=10)
+                self.call.log.add("agent_finish", status=resp.status_code, url=url)
+            except requests.RequestException as exc:
+                self.call.log.add("agent_finish", status=None, error=str(exc))
 
 
 def _expand(value: str) -> str:

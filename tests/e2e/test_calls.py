@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from ivr.sim.scenario import Scenario, run_scenario
 
 
@@ -81,3 +83,21 @@ def test_agent_accepts_and_the_caller_is_bridged(stack):
     assert report.passed, (report.failures, report.result.errors)
     assert report.result.bridged_at is not None
     print(f"bridged to an agent after {report.result.bridged_at:.2f} s")
+
+
+def test_an_agent_who_wraps_up_takes_the_next_caller(stack):
+    """The demo's agent finishes each call (POST /agent/api/finish): the scenario runs again."""
+    token = stack.svc.settings.agent_api_token
+    accepts = {"after": 3, "method": "POST", "path": "/agent/api/accept",
+               "headers": {"Authorization": f"Bearer {token}", "X-Agent-Id": "wang"},
+               "json": {}, "finish": True}
+    for caller in ("+8613600007777", "+8613600008888"):
+        report = run_scenario(stack.sim, scenario(
+            name="bridged twice", caller=caller, steps=[{"press": "0", "after": 1}],
+            agent={"answer_after": 2, "talk_seconds": 3}, agent_accepts=accepts,
+            expect={"reaches": "bridged"}))
+        assert report.passed, (report.failures, report.result.errors)
+        done = time.monotonic() + 10
+        while stack.svc.queue.held_by("wang") and time.monotonic() < done:
+            time.sleep(0.05)  # the wrap-up is posted when the call has ended
+        assert stack.svc.queue.held_by("wang") is None
