@@ -18,7 +18,6 @@ import argparse
 import os
 import re
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,7 +30,7 @@ import websocket
 from deploy_config import config_with_fresh_passwords
 from twilio.request_validator import RequestValidator
 
-from ivr.local_redis import LocalRedisServer, free_port
+from ivr.local_redis import LocalRedisServer, free_port, wait_port
 from ivr.speech import stream_messages as sm
 from ivr.telephony.stream_token import PARAMETER, make_token
 
@@ -53,16 +52,6 @@ def params(call_sid: str, **extra: str) -> dict[str, str]:
             "To": "+864008000000", "Caller": "+8613912345678", "CallStatus": "in-progress",
             "Direction": "inbound", "Digits": "1", **extra}
 
-
-def wait_port(port: int, timeout: float = 90) -> None:
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            with socket.create_connection(("127.0.0.1", port), 0.5):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"nothing listening on {port}")
 
 
 class Probe:

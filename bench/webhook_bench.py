@@ -30,7 +30,7 @@ from pathlib import Path
 from deploy_config import config_with_fresh_passwords
 from twilio.request_validator import RequestValidator
 
-from ivr.local_redis import LocalRedisServer, free_port
+from ivr.local_redis import LocalRedisServer, free_port, wait_port
 
 REPO = Path(__file__).resolve().parents[1]
 TOKEN = "bench-token-" + secrets.token_hex(8)
@@ -72,16 +72,6 @@ REDIS = connect(os.environ["REDIS_URL"], None)  # as create_app connects
 BEGIN, COMMIT = REDIS.register_script(_BEGIN), REDIS.register_script(_COMMIT)
 '''
 
-
-def wait_http(port: int, timeout: float = 60) -> None:
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            with socket.create_connection(("127.0.0.1", port), 0.5):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"nothing listening on {port}")
 
 
 class Conn:
@@ -228,7 +218,7 @@ def main() -> None:
                  "-b", f"127.0.0.1:{ports[name]}", f"{name}_app:app"],
                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         for port in ports.values():
-            wait_http(port)
+            wait_port(port)
         time.sleep(2)
         for port in ports.values():
             drive(port, 4, 40)  # warm-up: imports, first prompt lookups, connections

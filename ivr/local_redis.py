@@ -21,6 +21,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_port(port: int, timeout: float = 90.0) -> None:
+    """Until something accepts connections on the loopback port (a server just started)."""
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            with socket.create_connection(("127.0.0.1", port), 0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"nothing listening on {port}")
+
+
 def redis_binary() -> str:
     found = shutil.which("redis-server")
     if found:

@@ -57,8 +57,7 @@ class DrillResult:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def copy_root(workdir: Path, queue: dict[str, Any] | None = None,
-              service: Callable[[dict[str, Any]], None] | None = None) -> Path:
+def plain_root(workdir: Path) -> Path:
     """A private copy of config/ and grammars/ (voices: profiles + the shared render cache)."""
     root = workdir / "root"
     for name in ("config", "grammars"):
@@ -68,6 +67,14 @@ def copy_root(workdir: Path, queue: dict[str, Any] | None = None,
     cache = REPO / "voices" / "cache"
     cache.mkdir(parents=True, exist_ok=True)
     (root / "voices" / "cache").symlink_to(cache)
+    return root
+
+
+def copy_root(workdir: Path, queue: dict[str, Any] | None = None,
+              service: Callable[[dict[str, Any]], None] | None = None) -> Path:
+    """The drills' root: a plain copy (``plain_root``) with drill agents, a short REST timeout
+    and speech off."""
+    root = plain_root(workdir)
     agents = yaml.safe_load((root / "config" / "agents.yaml").read_text(encoding="utf-8"))
     agents.setdefault("queue", {}).update(queue or {})
     for agent in agents.get("agents", []):  # each drill agent has its own API token

@@ -6,7 +6,6 @@ The app's Twilio REST base URL points at the stand-in's REST server, so speech a
 
 from __future__ import annotations
 
-import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +17,9 @@ from werkzeug.serving import make_server
 from ivr.app import create_app
 from ivr.local_redis import free_port
 from ivr.sim.config import SimConfig
+from ivr.sim.drill_rig import plain_root
 from ivr.sim.simulator import Simulator
-from tests.helpers import ACCOUNT, REPO, TOKEN, make_settings
+from tests.helpers import ACCOUNT, TOKEN, make_settings
 
 
 @dataclass
@@ -35,15 +35,7 @@ class Stack:
 
 def copy_config(tmp_path: Path) -> Path:
     """A private copy of config/, grammars/ and voices/ (the rendered cache is shared by link)."""
-    root = tmp_path / "root"
-    for name in ("config", "grammars"):
-        shutil.copytree(REPO / name, root / name)
-    (root / "voices").mkdir(parents=True)
-    shutil.copy(REPO / "voices" / "profiles.yaml", root / "voices" / "profiles.yaml")
-    cache = REPO / "voices" / "cache"
-    cache.mkdir(parents=True, exist_ok=True)
-    (root / "voices" / "cache").symlink_to(cache)
-    return root
+    return plain_root(tmp_path)
 
 
 def edit_yaml(path: Path, change) -> None:

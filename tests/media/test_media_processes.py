@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 
 from ivr.local_redis import free_port
 from tests.helpers import REPO
+from tests.media.test_media_process import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -43,16 +43,6 @@ def box(media_port: int) -> dict | None:
             return json.loads(resp.read())
     except OSError:
         return None
-
-
-def wait_for(cond, timeout: float = 60.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = cond()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("condition not met in time")
 
 
 def test_two_media_processes_share_the_port_and_one_is_restarted(tmp_path, redis_server):
